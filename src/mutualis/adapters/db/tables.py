@@ -1,0 +1,194 @@
+"""SQLAlchemy Core tables. The domain never imports this module: repositories.py maps rows
+to domain values. The schema is created by the Alembic migrations (migrations/versions),
+which must stay equal to these tables (tests/integration/test_migrations.py checks it)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+territories = Table(
+    "territories",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("detour_factor", Float, nullable=False),
+    Column("road_speed_kmh", Float, nullable=False),
+    Column("source", Text, nullable=True),
+    Column("loaded_at", DateTime(timezone=True), nullable=False),
+)
+
+
+def _territory_fk() -> Column[str]:
+    return Column("territory_id", String(64), ForeignKey("territories.id", ondelete="CASCADE"), nullable=False)
+
+
+establishments = Table(
+    "establishments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    _territory_fk(),
+    Column("finess", String(9), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(32), nullable=False),
+    UniqueConstraint("territory_id", "finess"),
+)
+
+sites = Table(
+    "sites",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    _territory_fk(),
+    Column("code", String(64), nullable=False),
+    Column("establishment_id", Integer, ForeignKey("establishments.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("insee", String(5), nullable=False),
+    UniqueConstraint("territory_id", "code"),
+)
+
+equipment = Table(
+    "equipment",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    _territory_fk(),
+    Column("code", String(64), nullable=False),
+    Column("site_id", Integer, ForeignKey("sites.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("modality", String(2), nullable=True),
+    Column("ae_title", String(16), nullable=True, unique=True),
+    Column("station_name", String(16), nullable=True),
+    Column("opening_hours", JSON, nullable=False),
+    Column("closures", JSON, nullable=False),
+    Column("exams", JSON, nullable=False),
+    UniqueConstraint("territory_id", "code"),
+)
+
+practitioners = Table(
+    "practitioners",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    _territory_fk(),
+    Column("rpps", String(11), nullable=False),
+    Column("last_name", String(100), nullable=False),
+    Column("first_name", String(100), nullable=False),
+    Column("profession", String(32), nullable=False),
+    Column("establishment_id", Integer, ForeignKey("establishments.id"), nullable=False),
+    Column("qualifications", JSON, nullable=False),
+    Column("subspecialties", JSON, nullable=False),
+    UniqueConstraint("territory_id", "rpps"),
+)
+
+conventions = Table(
+    "conventions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    _territory_fk(),
+    Column("code", String(64), nullable=False),
+    Column("kind", String(8), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("start", Date, nullable=False),
+    Column("end", Date, nullable=False),
+    Column("coordinator_rpps", String(11), nullable=True),
+    Column("remote_reading", JSON, nullable=False),
+    UniqueConstraint("territory_id", "code"),
+)
+
+convention_members = Table(
+    "convention_members",
+    metadata,
+    Column("convention_id", Integer, ForeignKey("conventions.id", ondelete="CASCADE"), primary_key=True),
+    Column("establishment_id", Integer, ForeignKey("establishments.id"), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("contribution_key", Float, nullable=True),
+)
+
+privileges = Table(
+    "privileges",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("convention_id", Integer, ForeignKey("conventions.id", ondelete="CASCADE"), nullable=False),
+    Column("practitioner_id", Integer, ForeignKey("practitioners.id"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("platforms", JSON, nullable=False),
+    Column("start", Date, nullable=True),
+    Column("end", Date, nullable=True),
+)
+
+privilege_sites = Table(
+    "privilege_sites",
+    metadata,
+    Column("privilege_id", Integer, ForeignKey("privileges.id", ondelete="CASCADE"), primary_key=True),
+    Column("site_id", Integer, ForeignKey("sites.id"), primary_key=True),
+    Column("position", Integer, nullable=False),
+)
+
+exams = Table(
+    "exams",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    _territory_fk(),
+    Column("code", String(32), nullable=False),
+    Column("label", String(200), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("modality", String(2), nullable=True),
+    Column("duration_min", Integer, nullable=False),
+    Column("ccam", String(7), nullable=True),
+    Column("radiologist_on_site", Boolean, nullable=False),
+    Column("preparation", Text, nullable=False),
+    UniqueConstraint("territory_id", "code"),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("full_name", String(200), nullable=False),
+    Column("password_hash", String(255), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("territory_id", String(64), ForeignKey("territories.id"), nullable=True),
+    Column("establishments", JSON, nullable=False),
+    Column("sites", JSON, nullable=False),
+    Column("rpps", String(11), nullable=True),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    Column("actor", String(128), nullable=False, index=True),
+    Column("action", String(16), nullable=False),
+    Column("resource", String(64), nullable=False),
+    Column("resource_id", String(128), nullable=True),
+    Column("territory_id", String(64), nullable=True),
+    Column("address", String(64), nullable=True),
+    Column("outcome", String(16), nullable=False),
+    Column("detail", JSON, nullable=False),
+)

@@ -1,0 +1,62 @@
+"""The unit of work over SQLAlchemy: one connection, one transaction; foreign database errors
+become Mutualis errors here."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from mutualis.adapters.db.repositories import AuditLog, TerritoryRepository, UserRepository
+from mutualis.domain.errors import Conflict, MutualisError
+
+
+class StorageUnavailable(MutualisError):
+    """The database cannot be reached or refused the operation for a reason of its own."""
+
+
+class SqlUnitOfWork:
+    territories: TerritoryRepository
+    users: UserRepository
+    audit: AuditLog
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._conn: Connection | None = None
+
+    def __enter__(self) -> SqlUnitOfWork:
+        try:
+            self._conn = self.engine.connect()
+            self._conn.begin()
+        except OperationalError as exc:
+            raise StorageUnavailable(f"database unavailable: {exc.orig}") from exc
+        self.territories = TerritoryRepository(self._conn)
+        self.users = UserRepository(self._conn)
+        self.audit = AuditLog(self._conn)
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        assert self._conn is not None
+        try:
+            self._conn.rollback()  # a no-op after commit(); undoes everything otherwise
+        finally:
+            self._conn.close()
+            self._conn = None
+        if isinstance(exc, IntegrityError):
+            raise Conflict(f"refused by the database: {exc.orig}") from exc
+
+    def commit(self) -> None:
+        assert self._conn is not None
+        try:
+            self._conn.commit()
+        except IntegrityError as exc:
+            raise Conflict(f"refused by the database: {exc.orig}") from exc
+        self._conn.begin()
+
+    def rollback(self) -> None:
+        assert self._conn is not None
+        self._conn.rollback()
+        self._conn.begin()

@@ -1,0 +1,37 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from mutualis import __version__
+from mutualis.bootstrap import Container
+from mutualis.entrypoints.web import api, pages
+from mutualis.entrypoints.web.errors import install_error_handlers
+
+
+def create_app(container: Container) -> FastAPI:
+    container.settings.require_secret()  # refuse to start without a key to sign tokens
+    app = FastAPI(
+        title="Mutualis",
+        version=__version__,
+        description="Pooled hospital platform: territories, equipment, practitioners, accounts.",
+    )
+    app.state.container = container
+    install_error_handlers(app)
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    app.mount(
+        "/static",
+        StaticFiles(directory=str(resources.files("mutualis") / "entrypoints" / "web" / "static")),
+        name="static",
+    )
+    return app
