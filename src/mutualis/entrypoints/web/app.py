@@ -5,9 +5,11 @@ from __future__ import annotations
 from importlib import resources
 
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from mutualis import __version__
+from mutualis.adapters.db.engine import ping
 from mutualis.bootstrap import Container
 from mutualis.entrypoints.web import api, pages
 from mutualis.entrypoints.web.errors import install_error_handlers
@@ -24,8 +26,11 @@ def create_app(container: Container) -> FastAPI:
     install_error_handlers(app)
 
     @app.get("/healthz", tags=["ops"])
-    def healthz() -> dict[str, str]:
-        return {"status": "ok", "version": __version__}
+    def healthz() -> JSONResponse:
+        """Liveness and database reachability, for load balancers and monitoring."""
+        ok = ping(container.engine)
+        return JSONResponse({"status": "ok" if ok else "degraded", "database": "ok" if ok else "unreachable",
+                             "version": __version__}, status_code=200 if ok else 503)
 
     app.include_router(api.router)
     app.include_router(pages.router)

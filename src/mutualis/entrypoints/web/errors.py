@@ -16,6 +16,14 @@ from mutualis.domain.errors import (
 )
 
 
+HTML_MESSAGES = {
+    403: "Votre rôle ne permet pas d'ouvrir cette page.",
+    404: "Cette page n'existe pas, ou elle ne fait pas partie de votre périmètre.",
+    409: "Cette demande entre en conflit avec les données enregistrées.",
+    503: "La base de données est momentanément indisponible. Réessayez dans un instant.",
+}
+
+
 def _wants_html(request: Request) -> bool:
     return not request.url.path.startswith(("/api", "/fhir")) and request.method == "GET"
 
@@ -31,4 +39,8 @@ def install_error_handlers(app: FastAPI) -> None:
             detail = [{"loc": p.location.split("."), "msg": p.reason, "type": "value_error"} for p in exc.problems]
             return JSONResponse({"detail": detail}, status_code=422)
         status = {PermissionDenied: 403, NotFound: 404, Conflict: 409, StorageUnavailable: 503}.get(type(exc), 400)
+        if _wants_html(request):
+            from mutualis.entrypoints.web.pages import error_page
+
+            return error_page(request, status, HTML_MESSAGES.get(status, "La demande n'a pas pu aboutir."))
         return JSONResponse({"detail": str(exc)}, status_code=status)

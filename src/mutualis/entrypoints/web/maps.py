@@ -78,7 +78,7 @@ def site_map(t: Territory, communes: Mapping[str, Commune], width: int = 720, ma
     dots = tuple(
         Dot(
             *project(c),
-            round(min(7.0, 0.7 + math.sqrt(c.population) / 40), 2),
+            round(min(8.0, 1.1 + math.sqrt(c.population) / 30), 2),
             f"{c.name} ({c.population:,} hab.)".replace(",", "\u202f"),
         )
         for c in background

@@ -35,6 +35,11 @@ KIND_FR = {
 }
 
 
+def error_page(request: Request, status: int, message: str) -> Response:
+    return templates.TemplateResponse(request, "error.html", {"status": status, "message": message, "user": None},
+                                      status_code=status)
+
+
 def _safe_next(target: str | None) -> str:
     return target if target and target.startswith("/") and not target.startswith("//") else "/"
 

@@ -1,0 +1,68 @@
+"""The `mutualis` command, run as a user runs it (a subprocess), on SQLite and PostgreSQL."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import FIXTURES, ROOT
+
+MUTUALIS = [sys.executable, "-m", "mutualis.entrypoints.cli"]
+
+
+def _run(database_url: str, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "MUTUALIS_DATABASE_URL": database_url, "COLUMNS": "200"}
+    return subprocess.run([*MUTUALIS, *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=120)
+
+
+def test_load_then_list_the_aveyron_pimm(database_url: str) -> None:
+    assert _run(database_url, "db", "upgrade").returncode == 0
+    loaded = _run(database_url, "territory", "load", str(ROOT / "territories" / "aveyron-pimm.toml"))
+    assert loaded.returncode == 0, loaded.stderr
+    assert "aveyron-pimm created" in loaded.stdout
+    listed = _run(database_url, "territory", "list", "--format", "json")
+    assert listed.returncode == 0, listed.stderr
+    (territory,) = json.loads(listed.stdout)
+    assert len(territory["sites"]) == 4
+    by_modality: dict[str, list[str]] = {}
+    for e in territory["equipment"]:
+        by_modality.setdefault(e["modality"], []).append(e["site"])
+    assert by_modality["MR"] == ["rodez"]
+    assert by_modality["MG"] == ["decazeville"]
+    assert len(by_modality["US"]) == 2 and len(by_modality["DX"]) == 2 and len(by_modality["CT"]) == 1
+    site = territory["sites"][0]
+    assert {"id", "establishment", "insee", "lat", "lon"} <= set(site)
+    assert {"finess", "name", "kind"} == set(territory["establishments"][0])
+    again = _run(database_url, "territory", "load", str(ROOT / "territories" / "aveyron-pimm.toml"))
+    assert "aveyron-pimm updated" in again.stdout
+
+
+def test_a_bad_file_is_refused_whole(database_url: str, tmp_path: Path) -> None:
+    _run(database_url, "db", "upgrade")
+    _run(database_url, "territory", "load", str(FIXTURES / "mini.toml"))
+    before = _run(database_url, "territory", "list", "--format", "json").stdout
+    bad = tmp_path / "bad.toml"
+    bad.write_text((FIXTURES / "mini.toml").read_text(encoding="utf-8")
+                   .replace('name = "Mini-territoire de test"', 'name = "Changé"')
+                   .replace('finess = "120000013"', 'finess = "120000014"', 1)
+                   .replace('site = "espalion"', 'site = "millau"', 1), encoding="utf-8")
+    refused = _run(database_url, "territory", "load", str(bad))
+    assert refused.returncode == 2
+    assert f"{bad}: establishments[0].finess: '120000014': invalid FINESS key" in refused.stderr
+    assert f"{bad}: equipment[1].site: unknown site 'millau'" in refused.stderr
+    assert _run(database_url, "territory", "list", "--format", "json").stdout == before
+
+
+def test_user_add(database_url: str) -> None:
+    _run(database_url, "db", "upgrade")
+    _run(database_url, "territory", "load", str(FIXTURES / "mini.toml"))
+    ok = _run(database_url, "user", "add", "agent.espalion", "--role", "booking_agent", "--full-name", "Agent",
+              "--territory", "mini", "--site", "espalion", "--password", "a long enough password")
+    assert ok.returncode == 0, ok.stderr
+    dup = _run(database_url, "user", "add", "agent.espalion", "--role", "booking_agent", "--full-name", "Agent",
+               "--territory", "mini", "--site", "espalion", "--password", "a long enough password")
+    assert dup.returncode == 1 and "already exists" in dup.stderr
+    bad = _run(database_url, "user", "add", "x", "--role", "radiologist", "--full-name", "X", "--territory", "mini",
+               "--site", "millau", "--password", "a long enough password")
+    assert bad.returncode == 2 and "unknown site 'millau'" in bad.stderr
