@@ -15,7 +15,6 @@ from mutualis.domain.errors import (
     ValidationError,
 )
 
-
 HTML_MESSAGES = {
     403: "Votre rôle ne permet pas d'ouvrir cette page.",
     404: "Cette page n'existe pas, ou elle ne fait pas partie de votre périmètre.",
