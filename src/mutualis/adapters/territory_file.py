@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from mutualis.domain.errors import Problem, TerritoryFileError
 from mutualis.domain.territory import (
+    BookingSettings,
     Closure,
     Commune,
     Convention,
@@ -151,6 +152,33 @@ def _hours(r: _Reader) -> dict[str, tuple[TimeRange, ...]]:
     return out
 
 
+def _booking(r: _Reader) -> BookingSettings:
+    default = BookingSettings()
+    weights = dict(default.wait_per_day)
+    for key, value in r.get("wait_per_day", dict, {}).items():
+        if key not in weights:
+            known = ", ".join(weights)
+            r.problems.append(Problem(f"{r.path}.wait_per_day.{key}", f"unknown priority (one of {known})"))
+        elif not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+            r.problems.append(Problem(f"{r.path}.wait_per_day.{key}", "expected a number ≥ 0"))
+        else:
+            weights[key] = float(value)
+    settings = BookingSettings(
+        wait_per_day=weights,
+        travel_per_minute=r.get("travel_per_minute", float, default.travel_per_minute),
+        late_per_day=r.get("late_per_day", float, default.late_per_day),
+        horizon_days=r.get("horizon_days", int, default.horizon_days),
+        slot_step_min=r.get("slot_step_min", int, default.slot_step_min),
+    )
+    if settings.travel_per_minute < 0 or settings.late_per_day < 0:
+        r.problems.append(Problem(r.path, "weights must be ≥ 0"))
+    if not 1 <= settings.horizon_days <= 366:
+        r.problems.append(Problem(f"{r.path}.horizon_days", "between 1 and 366 days"))
+    if not 1 <= settings.slot_step_min <= 60:
+        r.problems.append(Problem(f"{r.path}.slot_step_min", "between 1 and 60 minutes"))
+    return settings
+
+
 def _closure(problems: list[Problem], path: str, table: Any) -> Closure | None:
     r = _Reader(problems, path, table, {"start", "end", "reason"})
     start, end = r.get("start", (date, datetime)), r.get("end", (date, datetime))
@@ -176,11 +204,13 @@ def parse_territory_document(
     """Build the territory a parsed file describes, with every problem found."""
     p: list[Problem] = []
     _Reader(p, "", doc, {"territory", "establishments", "sites", "equipment", "practitioners", "conventions", "exams"})
-    head = _Reader(p, "territory", doc.get("territory", {}), {"id", "name", "timezone", "travel"})
+    head = _Reader(p, "territory", doc.get("territory", {}), {"id", "name", "timezone", "travel", "booking"})
     travel_r = _Reader(p, "territory.travel", head.get("travel", dict, {}), {"detour_factor", "road_speed_kmh"})
     travel = TravelSettings(travel_r.get("detour_factor", float, 1.3), travel_r.get("road_speed_kmh", float, 60.0))
     if travel.detour_factor < 1 or travel.road_speed_kmh <= 0:
         p.append(Problem("territory.travel", "detour_factor must be ≥ 1 and road_speed_kmh > 0"))
+    booking = _booking(_Reader(p, "territory.booking", head.get("booking", dict, {}),
+                               {"wait_per_day", "travel_per_minute", "late_per_day", "horizon_days", "slot_step_min"}))
 
     def establishment(path: str, t: Any) -> Establishment:
         r = _Reader(p, path, t, {"finess", "name", "kind"})
@@ -303,6 +333,7 @@ def parse_territory_document(
         name=head.text("name"),
         timezone=head.text("timezone", "Europe/Paris"),
         travel=travel,
+        booking=booking,
         establishments=_sections(p, doc, "establishments", establishment),
         sites=_sections(p, doc, "sites", site),
         equipment=_sections(p, doc, "equipment", equipment),
@@ -365,6 +396,13 @@ def territory_document(t: Territory, communes: Mapping[str, Commune]) -> dict[st
             "name": t.name,
             "timezone": t.timezone,
             "travel": {"detour_factor": t.travel.detour_factor, "road_speed_kmh": t.travel.road_speed_kmh},
+            "booking": {
+                "wait_per_day": dict(t.booking.wait_per_day),
+                "travel_per_minute": t.booking.travel_per_minute,
+                "late_per_day": t.booking.late_per_day,
+                "horizon_days": t.booking.horizon_days,
+                "slot_step_min": t.booking.slot_step_min,
+            },
         },
         "establishments": [{"finess": e.finess, "name": e.name, "kind": e.kind} for e in t.establishments],
         "sites": [site(s) for s in t.sites],

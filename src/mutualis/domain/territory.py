@@ -191,12 +191,34 @@ class TravelSettings:
     road_speed_kmh: float = 60.0
 
 
+DEFAULT_WAIT_PER_DAY: Mapping[str, float] = {"urgent": 200.0, "inpatient": 50.0, "outpatient": 10.0, "screening": 2.0}
+
+
+@dataclass(frozen=True)
+class BookingSettings:
+    """Weights of the slot ranking (lower score is better) and search bounds.
+
+    score = wait_per_day[priority] × days waited + travel_per_minute × travel minutes
+            + late_per_day × days after the due date.
+    Defaults (assumptions, to tune per territory): for an outpatient one day of wait weighs as
+    much as 10 minutes of driving; for an urgent exam, as 200 minutes, so urgent exams go to
+    the soonest machine and screening ones to the nearest.
+    """
+
+    wait_per_day: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_WAIT_PER_DAY))
+    travel_per_minute: float = 1.0
+    late_per_day: float = 100.0
+    horizon_days: int = 60
+    slot_step_min: int = 5
+
+
 @dataclass(frozen=True)
 class Territory:
     id: str
     name: str
     timezone: str = "Europe/Paris"
     travel: TravelSettings = TravelSettings()
+    booking: BookingSettings = field(default_factory=BookingSettings)
     establishments: tuple[Establishment, ...] = ()
     sites: tuple[Site, ...] = ()
     equipment: tuple[Equipment, ...] = ()

@@ -7,17 +7,20 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     Column,
     Date,
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData(
@@ -39,6 +42,7 @@ territories = Table(
     Column("road_speed_kmh", Float, nullable=False),
     Column("source", Text, nullable=True),
     Column("loaded_at", DateTime(timezone=True), nullable=False),
+    Column("booking", JSON, nullable=True),  # BookingSettings; null = defaults
 )
 
 
@@ -191,4 +195,85 @@ audit_events = Table(
     Column("address", String(64), nullable=True),
     Column("outcome", String(16), nullable=False),
     Column("detail", JSON, nullable=False),
+)
+
+
+# --- orders and booking (migration 0002) -------------------------------------------------------
+
+patients = Table(
+    "patients", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    _territory_fk(),
+    Column("nir", String(15), nullable=False),
+    Column("last_name", String(100), nullable=False),
+    Column("first_name", String(100), nullable=False),
+    Column("birth_date", Date, nullable=False),
+    Column("sex", String(1), nullable=False),
+    Column("insee", String(5), nullable=False),
+    Column("phone", String(32), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("territory_id", "nir"),
+)
+Index("ix_patients_names", patients.c.territory_id, patients.c.last_name, patients.c.first_name)
+
+orders = Table(
+    "orders", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    _territory_fk(),
+    Column("patient_id", Integer, ForeignKey("patients.id"), nullable=False, index=True),
+    Column("exam_code", String(32), nullable=False),
+    Column("requester_rpps", String(11), nullable=False),
+    Column("requesting_site", String(64), nullable=False),
+    Column("priority", String(16), nullable=False),
+    Column("clinical_info", Text, nullable=False),
+    Column("not_before", Date, nullable=False),
+    Column("due_by", Date, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("accession_number", String(16), nullable=True, unique=True),
+    Column("waiting_since", DateTime(timezone=True), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_orders_status", orders.c.territory_id, orders.c.status)
+
+appointments = Table(
+    "appointments", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("order_id", Integer, ForeignKey("orders.id"), nullable=False),
+    Column("equipment_id", Integer, ForeignKey("equipment.id"), nullable=False),
+    Column("start_at", DateTime(timezone=True), nullable=False),
+    Column("end_at", DateTime(timezone=True), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("cancelled_at", DateTime(timezone=True), nullable=True),
+    CheckConstraint("end_at > start_at", name="ck_appointments_positive"),
+)
+Index("ix_appointments_equipment_start", appointments.c.equipment_id, appointments.c.start_at)
+Index("ix_appointments_order", appointments.c.order_id)
+# one live appointment per order (partial unique index, SQLite and PostgreSQL alike)
+Index("uq_appointments_active_order", appointments.c.order_id, unique=True,
+      sqlite_where=text("active"), postgresql_where=text("active"))
+
+presence = Table(
+    "presence", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    _territory_fk(),
+    Column("day", Date, nullable=False),
+    Column("site_id", Integer, ForeignKey("sites.id", ondelete="CASCADE"), nullable=False),
+    Column("rpps", String(11), nullable=False),
+    Column("role", String(16), nullable=False),  # radiologist | radiographer
+    Column("start_min", Integer, nullable=False),
+    Column("end_min", Integer, nullable=False),
+)
+Index("ix_presence_day_site", presence.c.territory_id, presence.c.day, presence.c.site_id)
+
+offers = Table(
+    "offers", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("order_id", Integer, ForeignKey("orders.id"), nullable=False, index=True),
+    Column("equipment_id", Integer, ForeignKey("equipment.id"), nullable=False),
+    Column("start_at", DateTime(timezone=True), nullable=False),
+    Column("end_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(16), nullable=False),  # offered | accepted | declined | expired
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )

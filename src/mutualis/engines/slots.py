@@ -1,0 +1,237 @@
+"""Slot search across a territory's pooled machines.
+
+instance (:class:`SlotInstance`) → rules (opening hours, closures, bookings, staffing) →
+:func:`search` → ranked :class:`Proposal` s, each with its score explained; and
+:func:`proposal_problems`, a validator that re-checks one proposal against every rule.
+
+All times are territory-local, naive datetimes; the service converts at the edges.
+
+Rules, for a start ``s`` and end ``e = s + duration`` on machine ``m`` at site ``S``:
+- [s, e) lies inside one of ``m``'s opening ranges of that weekday, and in no closure;
+- no booking of ``m`` overlaps [s, e);
+- staffing: the radiographers present at ``S`` for all of [s, e) outnumber the other machines of
+  ``S`` busy during [s, e) (one radiographer per running machine); if the exam needs a
+  radiologist on site, the radiologists present at ``S`` for all of [s, e) outnumber the other
+  bookings at ``S`` that need one then.
+Ranking (lower is better; :class:`~mutualis.domain.territory.BookingSettings`):
+  score = wait_per_day[priority] × days waited + travel_per_minute × travel minutes
+          + late_per_day × days after the due date.
+At most one proposal per machine and day (its earliest start): a booking agent wants choices
+across days and sites, and any later time of that day stays open in the machine's calendar.
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from mutualis.domain.territory import WEEKDAYS, BookingSettings, Closure, TimeRange
+
+RADIOLOGIST, RADIOGRAPHER = "radiologist", "radiographer"
+
+
+@dataclass(frozen=True)
+class Busy:
+    start: datetime
+    end: datetime
+    needs_radiologist: bool = False
+
+
+@dataclass(frozen=True)
+class Machine:
+    code: str
+    site: str
+    opening_hours: Mapping[str, tuple[TimeRange, ...]]
+    closures: tuple[Closure, ...] = ()
+    eligible: bool = True  # False: only here because it shares the site's staff
+    travel_minutes: float = 0.0
+
+
+@dataclass(frozen=True)
+class Shift:
+    """One person present at a site on a day, minutes since local midnight."""
+
+    site: str
+    day: date
+    role: str
+    start_min: int
+    end_min: int
+
+
+@dataclass(frozen=True)
+class SlotQuery:
+    duration_min: int
+    priority: str
+    earliest: datetime  # nothing before this instant (now, or the not-before date)
+    due_by: date
+    needs_radiologist: bool = False
+    count: int = 10
+    horizon_days: int = 60
+
+
+@dataclass(frozen=True)
+class SlotInstance:
+    query: SlotQuery
+    machines: tuple[Machine, ...]
+    busy: Mapping[str, Sequence[Busy]]  # machine code → bookings (any order)
+    shifts: Sequence[Shift]
+    settings: BookingSettings = field(default_factory=BookingSettings)
+
+
+@dataclass(frozen=True)
+class Proposal:
+    equipment: str
+    site: str
+    start: datetime
+    end: datetime
+    wait_days: float
+    travel_minutes: float
+    late_days: int
+    score: float
+    breakdown: Mapping[str, float]
+
+
+def _minute(dt: datetime) -> int:
+    return dt.hour * 60 + dt.minute
+
+
+class _Staff:
+    """Who is present where, and what else runs at each site, for fast staffing checks."""
+
+    def __init__(self, instance: SlotInstance) -> None:
+        self.shifts: dict[tuple[str, date, str], list[tuple[int, int]]] = {}
+        for s in instance.shifts:
+            self.shifts.setdefault((s.site, s.day, s.role), []).append((s.start_min, s.end_min))
+        self.site_busy: dict[tuple[str, date], list[tuple[str, Busy]]] = {}
+        for m in instance.machines:
+            for b in instance.busy.get(m.code, ()):
+                for day in {b.start.date(), (b.end - timedelta(microseconds=1)).date()}:
+                    self.site_busy.setdefault((m.site, day), []).append((m.code, b))
+
+    def present(self, site: str, day: date, role: str, start_min: int, end_min: int) -> int:
+        return sum(1 for a, b in self.shifts.get((site, day, role), ()) if a <= start_min and end_min <= b)
+
+    def ok(self, machine: Machine, start: datetime, end: datetime, needs_radiologist: bool) -> bool:
+        s_min, e_min = _minute(start), _minute(end) or 1440
+        others = [b for code, b in self.site_busy.get((machine.site, start.date()), ()) if code != machine.code
+                  and b.start < end and start < b.end]
+        if self.present(machine.site, start.date(), RADIOGRAPHER, s_min, e_min) <= len(others):
+            return False
+        if needs_radiologist:
+            rad_load = sum(1 for b in others if b.needs_radiologist)
+            if self.present(machine.site, start.date(), RADIOLOGIST, s_min, e_min) <= rad_load:
+                return False
+        return True
+
+
+def _free_ranges(machine: Machine, day: date, busy: Sequence[Busy]) -> list[tuple[datetime, datetime]]:
+    """Opening ranges of ``day`` minus closures and bookings, in order."""
+    midnight = datetime.combine(day, time())
+    ranges = [(midnight + timedelta(minutes=r.start), midnight + timedelta(minutes=r.end))
+              for r in sorted(machine.opening_hours.get(WEEKDAYS[day.weekday()], ()))]
+    blocks = sorted([(c.start, c.end) for c in machine.closures] + [(b.start, b.end) for b in busy])
+    free: list[tuple[datetime, datetime]] = []
+    for start, end in ranges:
+        cursor = start
+        for b_start, b_end in blocks:
+            if b_end <= cursor or b_start >= end:
+                continue
+            if b_start > cursor:
+                free.append((cursor, b_start))
+            cursor = max(cursor, b_end)
+            if cursor >= end:
+                break
+        if cursor < end:
+            free.append((cursor, end))
+    return free
+
+
+def _ceil(dt: datetime, step: int) -> datetime:
+    minutes = dt.hour * 60 + dt.minute + (1 if dt.second or dt.microsecond else 0)
+    rounded = -(-minutes // step) * step
+    return datetime.combine(dt.date(), time()) + timedelta(minutes=rounded)
+
+
+def _score(q: SlotQuery, settings: BookingSettings, machine: Machine, start: datetime) -> Proposal:
+    wait = max(0.0, (start - q.earliest).total_seconds() / 86400)
+    late = max(0, (start.date() - q.due_by).days)
+    parts = {
+        "wait": settings.wait_per_day.get(q.priority, 10.0) * wait,
+        "travel": settings.travel_per_minute * machine.travel_minutes,
+        "late": settings.late_per_day * late,
+    }
+    return Proposal(machine.code, machine.site, start, start + timedelta(minutes=q.duration_min), round(wait, 3),
+                    round(machine.travel_minutes, 1), late, round(sum(parts.values()), 3),
+                    {k: round(v, 3) for k, v in parts.items()})
+
+
+def _busy_by_day(busy: Sequence[Busy]) -> tuple[list[date], list[Busy]]:
+    ordered = sorted(busy, key=lambda b: b.start)
+    return [b.start.date() for b in ordered], ordered
+
+
+def search(instance: SlotInstance) -> list[Proposal]:
+    """The best ``query.count`` proposals, best first (ties: earlier, then machine code)."""
+    q, settings = instance.query, instance.settings
+    staff = _Staff(instance)
+    step = settings.slot_step_min
+    duration = timedelta(minutes=q.duration_min)
+    first_day = q.earliest.date()
+    candidates: list[tuple[float, datetime, str, Proposal]] = []
+    for machine in instance.machines:
+        if not machine.eligible:
+            continue
+        days_index, ordered = _busy_by_day(instance.busy.get(machine.code, ()))
+        found = 0
+        for offset in range(q.horizon_days + 1):
+            day = first_day + timedelta(days=offset)
+            lo = bisect.bisect_left(days_index, day - timedelta(days=1))
+            hi = bisect.bisect_right(days_index, day)
+            start = _first_fit(machine, day, ordered[lo:hi], q, staff, step, duration)
+            if start is None:
+                continue
+            p = _score(q, settings, machine, start)
+            candidates.append((p.score, p.start, p.equipment, p))
+            found += 1
+            if found >= q.count:
+                break
+    return [c[3] for c in heapq.nsmallest(q.count, candidates, key=lambda c: c[:3])]
+
+
+def _first_fit(machine: Machine, day: date, busy: Sequence[Busy], q: SlotQuery, staff: _Staff, step: int,
+               duration: timedelta) -> datetime | None:
+    for gap_start, gap_end in _free_ranges(machine, day, busy):
+        t = _ceil(max(gap_start, q.earliest), step)
+        while t + duration <= gap_end:
+            if staff.ok(machine, t, t + duration, q.needs_radiologist):
+                return t
+            t += timedelta(minutes=step)
+    return None
+
+
+def proposal_problems(instance: SlotInstance, p: Proposal) -> list[str]:
+    """Every rule ``p`` breaks (empty when it is a lawful slot); needs no search."""
+    q = instance.query
+    machine = next((m for m in instance.machines if m.code == p.equipment), None)
+    if machine is None or not machine.eligible:
+        return [f"machine {p.equipment} cannot perform this exam"]
+    problems = []
+    if p.end - p.start != timedelta(minutes=q.duration_min):
+        problems.append("duration differs from the exam's")
+    if p.start < q.earliest:
+        problems.append("starts before the earliest allowed time")
+    midnight = datetime.combine(p.start.date(), time())
+    inside = any(midnight + timedelta(minutes=r.start) <= p.start and p.end <= midnight + timedelta(minutes=r.end)
+                 for r in machine.opening_hours.get(WEEKDAYS[p.start.weekday()], ()))
+    if not inside:
+        problems.append("outside opening hours")
+    if any(c.start < p.end and p.start < c.end for c in machine.closures):
+        problems.append("during a closure")
+    if any(b.start < p.end and p.start < b.end for b in instance.busy.get(machine.code, ())):
+        problems.append("overlaps a booking")
+    if not _Staff(instance).ok(machine, p.start, p.end, q.needs_radiologist):
+        problems.append("not enough staff present")
+    return problems
