@@ -59,6 +59,7 @@ class Shift:
     role: str
     start_min: int
     end_min: int
+    rpps: str = ""
 
 
 @dataclass(frozen=True)
@@ -116,8 +117,11 @@ class _Staff:
 
     def ok(self, machine: Machine, start: datetime, end: datetime, needs_radiologist: bool) -> bool:
         s_min, e_min = _minute(start), _minute(end) or 1440
-        others = [b for code, b in self.site_busy.get((machine.site, start.date()), ()) if code != machine.code
-                  and b.start < end and start < b.end]
+        others = [
+            b
+            for code, b in self.site_busy.get((machine.site, start.date()), ())
+            if code != machine.code and b.start < end and start < b.end
+        ]
         if self.present(machine.site, start.date(), RADIOGRAPHER, s_min, e_min) <= len(others):
             return False
         if needs_radiologist:
@@ -130,8 +134,10 @@ class _Staff:
 def _free_ranges(machine: Machine, day: date, busy: Sequence[Busy]) -> list[tuple[datetime, datetime]]:
     """Opening ranges of ``day`` minus closures and bookings, in order."""
     midnight = datetime.combine(day, time())
-    ranges = [(midnight + timedelta(minutes=r.start), midnight + timedelta(minutes=r.end))
-              for r in sorted(machine.opening_hours.get(WEEKDAYS[day.weekday()], ()))]
+    ranges = [
+        (midnight + timedelta(minutes=r.start), midnight + timedelta(minutes=r.end))
+        for r in sorted(machine.opening_hours.get(WEEKDAYS[day.weekday()], ()))
+    ]
     blocks = sorted([(c.start, c.end) for c in machine.closures] + [(b.start, b.end) for b in busy])
     free: list[tuple[datetime, datetime]] = []
     for start, end in ranges:
@@ -163,9 +169,17 @@ def _score(q: SlotQuery, settings: BookingSettings, machine: Machine, start: dat
         "travel": settings.travel_per_minute * machine.travel_minutes,
         "late": settings.late_per_day * late,
     }
-    return Proposal(machine.code, machine.site, start, start + timedelta(minutes=q.duration_min), round(wait, 3),
-                    round(machine.travel_minutes, 1), late, round(sum(parts.values()), 3),
-                    {k: round(v, 3) for k, v in parts.items()})
+    return Proposal(
+        machine.code,
+        machine.site,
+        start,
+        start + timedelta(minutes=q.duration_min),
+        round(wait, 3),
+        round(machine.travel_minutes, 1),
+        late,
+        round(sum(parts.values()), 3),
+        {k: round(v, 3) for k, v in parts.items()},
+    )
 
 
 def _busy_by_day(busy: Sequence[Busy]) -> tuple[list[date], list[Busy]]:
@@ -201,8 +215,9 @@ def search(instance: SlotInstance) -> list[Proposal]:
     return [c[3] for c in heapq.nsmallest(q.count, candidates, key=lambda c: c[:3])]
 
 
-def _first_fit(machine: Machine, day: date, busy: Sequence[Busy], q: SlotQuery, staff: _Staff, step: int,
-               duration: timedelta) -> datetime | None:
+def _first_fit(
+    machine: Machine, day: date, busy: Sequence[Busy], q: SlotQuery, staff: _Staff, step: int, duration: timedelta
+) -> datetime | None:
     for gap_start, gap_end in _free_ranges(machine, day, busy):
         t = _ceil(max(gap_start, q.earliest), step)
         while t + duration <= gap_end:
@@ -224,8 +239,10 @@ def proposal_problems(instance: SlotInstance, p: Proposal) -> list[str]:
     if p.start < q.earliest:
         problems.append("starts before the earliest allowed time")
     midnight = datetime.combine(p.start.date(), time())
-    inside = any(midnight + timedelta(minutes=r.start) <= p.start and p.end <= midnight + timedelta(minutes=r.end)
-                 for r in machine.opening_hours.get(WEEKDAYS[p.start.weekday()], ()))
+    inside = any(
+        midnight + timedelta(minutes=r.start) <= p.start and p.end <= midnight + timedelta(minutes=r.end)
+        for r in machine.opening_hours.get(WEEKDAYS[p.start.weekday()], ())
+    )
     if not inside:
         problems.append("outside opening hours")
     if any(c.start < p.end and p.start < c.end for c in machine.closures):

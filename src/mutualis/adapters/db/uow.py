@@ -8,6 +8,13 @@ from types import TracebackType
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from mutualis.adapters.db.booking import (
+    AppointmentRepository,
+    OfferRepository,
+    OrderRepository,
+    PatientRepository,
+    PresenceRepository,
+)
 from mutualis.adapters.db.repositories import AuditLog, TerritoryRepository, UserRepository
 from mutualis.domain.errors import Conflict, MutualisError
 
@@ -20,6 +27,11 @@ class SqlUnitOfWork:
     territories: TerritoryRepository
     users: UserRepository
     audit: AuditLog
+    patients: PatientRepository
+    orders: OrderRepository
+    appointments: AppointmentRepository
+    presence: PresenceRepository
+    offers: OfferRepository
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -34,6 +46,11 @@ class SqlUnitOfWork:
         self.territories = TerritoryRepository(self._conn)
         self.users = UserRepository(self._conn)
         self.audit = AuditLog(self._conn)
+        self.patients = PatientRepository(self._conn)
+        self.orders = OrderRepository(self._conn)
+        self.appointments = AppointmentRepository(self._conn)
+        self.presence = PresenceRepository(self._conn)
+        self.offers = OfferRepository(self._conn)
         return self
 
     def __exit__(
