@@ -54,7 +54,7 @@ def _order(c: Container, patient: Patient, exam: str = "IRM-GENOU", **kw: object
 def test_search_then_book_then_lifecycle(world: Container, communes: dict[str, Commune]) -> None:
     order = _order(world, _patient(world, communes))
     assert order.accession_number and order.status is OrderStatus.REQUESTED
-    _, t, slots = booking.find_slots(world.uow(), AGENT, order.id or 0, communes, address=None, now=NOW)
+    _, _, slots = booking.find_slots(world.uow(), AGENT, order.id or 0, communes, address=None, now=NOW)
     assert slots and slots[0].equipment == "rodez-irm"
     assert slots[0].start == datetime(2026, 11, 23, 8, 0)  # Monday: open 08:00, now is 08:00 local
     assert slots[0].travel_minutes > 20  # Espalion → Rodez

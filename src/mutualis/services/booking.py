@@ -572,3 +572,34 @@ def set_presence(
         )
         uow.commit()
     return n
+
+
+def list_orders(uow: UnitOfWork, user: User, territory_id: str, *, status: OrderStatus | None, address: str | None,
+                now: datetime, limit: int = 200) -> list[tuple[Order, Patient]]:
+    with uow:
+        t = _territory(uow, territory_id)
+        sites = _sites(user, t, now)
+        orders = [o for o in uow.orders.list(t.id, status=status, limit=limit) if o.requesting_site in sites]
+        patients = {o.patient_id: uow.patients.get(t.id, o.patient_id) for o in orders}
+        _audit(uow, user, Action.READ, "order", None, t.id, address, now, status=status.value if status else None,
+               orders=len(orders))
+        uow.commit()
+    return [(o, p) for o in orders if (p := patients[o.patient_id]) is not None]
+
+
+def machine_calendar(uow: UnitOfWork, user: User, territory_id: str, equipment: str, first: date, days: int, *,
+                     address: str | None, now: datetime) -> tuple[Territory, list[dict[str, object]]]:
+    """A machine's live appointments over ``days`` days from ``first`` (territory time), with patients."""
+    with uow:
+        t = _territory(uow, territory_id)
+        sites = _sites(user, t, now)
+        machine = next((e for e in t.equipment if e.id == equipment and e.site in sites), None)
+        if machine is None:
+            raise NotFound("equipment", equipment)
+        start = to_utc(datetime.combine(first, time()), t)
+        end = to_utc(datetime.combine(first + timedelta(days=days), time()), t)
+        rows = uow.appointments.calendar(t.id, equipment, start, end)
+        _audit(uow, user, Action.READ, "calendar", equipment, t.id, address, now, first=first.isoformat(),
+               days=days, patients=sorted({int(str(r["patient_id"])) for r in rows}))
+        uow.commit()
+    return t, [{**r, "start": to_local(r["start_at"], t), "end": to_local(r["end_at"], t)} for r in rows]

@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from mutualis import __version__
 from mutualis.adapters.db.engine import ping
 from mutualis.bootstrap import Container
-from mutualis.entrypoints.web import api, pages
+from mutualis.entrypoints.web import api, api_booking, pages
 from mutualis.entrypoints.web.errors import install_error_handlers
 
 
@@ -33,6 +33,7 @@ def create_app(container: Container) -> FastAPI:
                              "version": __version__}, status_code=200 if ok else 503)
 
     app.include_router(api.router)
+    app.include_router(api_booking.router)
     app.include_router(pages.router)
     app.mount(
         "/static",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 from pydantic import BaseModel
 
 
@@ -113,3 +115,111 @@ class LoadOut(BaseModel):
     territory: str
     created: bool
     counts: dict[str, int]
+
+
+class PatientIn(BaseModel):
+    territory: str
+    nir: str
+    last_name: str
+    first_name: str
+    birth_date: date
+    sex: str
+    insee: str
+    phone: str = ""
+
+
+class PatientOut(BaseModel):
+    id: int
+    nir: str
+    last_name: str
+    first_name: str
+    birth_date: date
+    sex: str
+    insee: str
+    commune: str | None
+    phone: str
+
+
+class OrderIn(BaseModel):
+    territory: str
+    patient_id: int
+    exam: str
+    requester: str
+    requesting_site: str
+    priority: str
+    not_before: date
+    due_by: date
+    clinical_info: str = ""
+
+
+class AppointmentOut(BaseModel):
+    id: int | None
+    order_id: int
+    equipment: str
+    start: datetime
+    end: datetime
+
+
+class OrderOut(BaseModel):
+    id: int
+    territory: str
+    accession_number: str | None
+    patient_id: int
+    patient_name: str | None = None
+    exam: str
+    exam_label: str | None = None
+    requester: str
+    requesting_site: str
+    priority: str
+    not_before: date
+    due_by: date
+    clinical_info: str
+    status: str
+    appointment: AppointmentOut | None = None
+
+
+class SlotOut(BaseModel):
+    equipment: str
+    equipment_name: str
+    site: str
+    site_name: str
+    start: datetime
+    end: datetime
+    wait_days: float
+    travel_minutes: float
+    late_days: int
+    score: float
+    breakdown: dict[str, float]
+
+
+class BookIn(BaseModel):
+    order_id: int
+    equipment: str
+    start: datetime  # territory-local when it carries no offset
+
+
+class MoveIn(BaseModel):
+    equipment: str
+    start: datetime
+
+
+class ReasonIn(BaseModel):
+    reason: str = ""
+
+
+class CalendarEntry(BaseModel):
+    appointment_id: int
+    order_id: int
+    accession_number: str | None
+    exam: str
+    priority: str
+    status: str
+    patient_id: int
+    patient_name: str
+    start: datetime
+    end: datetime
+
+
+class PatientDetail(BaseModel):
+    patient: PatientOut
+    orders: list[OrderOut]
