@@ -99,36 +99,55 @@ def _minute(dt: datetime) -> int:
     return dt.hour * 60 + dt.minute
 
 
+class _Bookings:
+    """One machine's bookings sorted by start, found by day in O(log n)."""
+
+    def __init__(self, busy: Sequence[Busy]) -> None:
+        self.items = sorted(busy, key=lambda b: b.start)
+        self.starts = [b.start for b in self.items]
+
+    def on(self, day: date) -> Sequence[Busy]:
+        """Bookings that may touch ``day`` (starting from the day before, for overnight ones)."""
+        midnight = datetime.combine(day, time())
+        lo = bisect.bisect_left(self.starts, midnight - timedelta(days=1))
+        hi = bisect.bisect_left(self.starts, midnight + timedelta(days=1))
+        return self.items[lo:hi]
+
+
 class _Staff:
     """Who is present where, and what else runs at each site, for fast staffing checks."""
 
-    def __init__(self, instance: SlotInstance) -> None:
+    def __init__(self, instance: SlotInstance, bookings: Mapping[str, _Bookings]) -> None:
         self.shifts: dict[tuple[str, date, str], list[tuple[int, int]]] = {}
         for s in instance.shifts:
             self.shifts.setdefault((s.site, s.day, s.role), []).append((s.start_min, s.end_min))
-        self.site_busy: dict[tuple[str, date], list[tuple[str, Busy]]] = {}
+        self.mates: dict[str, list[str]] = {}
         for m in instance.machines:
-            for b in instance.busy.get(m.code, ()):
-                for day in {b.start.date(), (b.end - timedelta(microseconds=1)).date()}:
-                    self.site_busy.setdefault((m.site, day), []).append((m.code, b))
+            self.mates.setdefault(m.site, []).append(m.code)
+        self.bookings = bookings
 
     def present(self, site: str, day: date, role: str, start_min: int, end_min: int) -> int:
         return sum(1 for a, b in self.shifts.get((site, day, role), ()) if a <= start_min and end_min <= b)
 
     def ok(self, machine: Machine, start: datetime, end: datetime, needs_radiologist: bool) -> bool:
         s_min, e_min = _minute(start), _minute(end) or 1440
-        others = [
-            b
-            for code, b in self.site_busy.get((machine.site, start.date()), ())
-            if code != machine.code and b.start < end and start < b.end
-        ]
-        if self.present(machine.site, start.date(), RADIOGRAPHER, s_min, e_min) <= len(others):
+        day = start.date()
+        radiographers = self.present(machine.site, day, RADIOGRAPHER, s_min, e_min)
+        if radiographers == 0:
+            return False
+        others = [b for code in self.mates[machine.site] if code != machine.code and code in self.bookings
+                  for b in self.bookings[code].on(day) if b.start < end and start < b.end]
+        if radiographers <= len(others):
             return False
         if needs_radiologist:
             rad_load = sum(1 for b in others if b.needs_radiologist)
-            if self.present(machine.site, start.date(), RADIOLOGIST, s_min, e_min) <= rad_load:
+            if self.present(machine.site, day, RADIOLOGIST, s_min, e_min) <= rad_load:
                 return False
         return True
+
+
+def _bookings(instance: SlotInstance) -> dict[str, _Bookings]:
+    return {m.code: _Bookings(instance.busy.get(m.code, ())) for m in instance.machines}
 
 
 def _free_ranges(machine: Machine, day: date, busy: Sequence[Busy]) -> list[tuple[datetime, datetime]]:
@@ -182,15 +201,11 @@ def _score(q: SlotQuery, settings: BookingSettings, machine: Machine, start: dat
     )
 
 
-def _busy_by_day(busy: Sequence[Busy]) -> tuple[list[date], list[Busy]]:
-    ordered = sorted(busy, key=lambda b: b.start)
-    return [b.start.date() for b in ordered], ordered
-
-
 def search(instance: SlotInstance) -> list[Proposal]:
     """The best ``query.count`` proposals, best first (ties: earlier, then machine code)."""
     q, settings = instance.query, instance.settings
-    staff = _Staff(instance)
+    bookings = _bookings(instance)
+    staff = _Staff(instance, bookings)
     step = settings.slot_step_min
     duration = timedelta(minutes=q.duration_min)
     first_day = q.earliest.date()
@@ -198,13 +213,10 @@ def search(instance: SlotInstance) -> list[Proposal]:
     for machine in instance.machines:
         if not machine.eligible:
             continue
-        days_index, ordered = _busy_by_day(instance.busy.get(machine.code, ()))
         found = 0
         for offset in range(q.horizon_days + 1):
             day = first_day + timedelta(days=offset)
-            lo = bisect.bisect_left(days_index, day - timedelta(days=1))
-            hi = bisect.bisect_right(days_index, day)
-            start = _first_fit(machine, day, ordered[lo:hi], q, staff, step, duration)
+            start = _first_fit(machine, day, bookings[machine.code].on(day), q, staff, step, duration)
             if start is None:
                 continue
             p = _score(q, settings, machine, start)
@@ -249,6 +261,6 @@ def proposal_problems(instance: SlotInstance, p: Proposal) -> list[str]:
         problems.append("during a closure")
     if any(b.start < p.end and p.start < b.end for b in instance.busy.get(machine.code, ())):
         problems.append("overlaps a booking")
-    if not _Staff(instance).ok(machine, p.start, p.end, q.needs_radiologist):
+    if not _Staff(instance, _bookings(instance)).ok(machine, p.start, p.end, q.needs_radiologist):
         problems.append("not enough staff present")
     return problems

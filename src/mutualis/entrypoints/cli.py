@@ -7,7 +7,7 @@ import getpass
 import json
 import secrets
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -20,7 +20,7 @@ from mutualis.adapters.territory_file import read_territory_file, territory_docu
 from mutualis.bootstrap import Container, bootstrap
 from mutualis.config import Settings
 from mutualis.domain.accounts import Role, User
-from mutualis.domain.errors import MutualisError, Problem, TerritoryFileError, ValidationError
+from mutualis.domain.errors import MutualisError, NotFound, Problem, TerritoryFileError, ValidationError
 from mutualis.domain.territory import Territory
 from mutualis.services import accounts, territories
 
@@ -33,6 +33,10 @@ user_app = typer.Typer(help="Accounts.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(territory_app, name="territory")
 app.add_typer(user_app, name="user")
+demand_app = typer.Typer(help="Generated demand (patients and orders) for demos and benchmarks.", no_args_is_help=True)
+presence_app = typer.Typer(help="Who is present where (until rosters exist).", no_args_is_help=True)
+app.add_typer(demand_app, name="demand")
+app.add_typer(presence_app, name="presence")
 
 out = Console()
 err = Console(stderr=True)
@@ -142,10 +146,135 @@ def user_add(
     out.print(f"[green]user {user.username} created[/green] ({user.role.value})")
 
 
+def _territory(container: Container, territory_id: str) -> Territory:
+    with container.uow() as uow:
+        t = uow.territories.get(territory_id)
+    if t is None:
+        raise NotFound("territory", territory_id)
+    return t
+
+
+def _positive(name: str, value: int) -> None:
+    if value < 1:
+        raise ValidationError(Problem(name, "must be at least 1"))
+
+
+def _presence(container: Container, t: Territory, start: date, days: int) -> int:
+    from mutualis.engines.presence import default_presence
+    from mutualis.services.booking import set_presence
+
+    admin = User(_cli_actor(), "command line", Role.ADMIN)
+    return set_presence(container.uow(), admin, t.id, start, start + timedelta(days=days - 1),
+                        default_presence(t, start, days), address="cli", now=_now())
+
+
+@presence_app.command("generate")
+def presence_generate(
+    territory: Annotated[str, typer.Option(help="territory id")],
+    start: Annotated[str | None, typer.Option(help="first day, YYYY-MM-DD (default today)")] = None,
+    days: Annotated[int, typer.Option(help="number of days")] = 90,
+) -> None:
+    """Fill the presence table from the practitioners' homes and privileges (a placeholder for rosters)."""
+    _positive("--days", days)
+    container = bootstrap()
+    t = _territory(container, territory)
+    n = _presence(container, t, _day("--start", start), days)
+    out.print(f"[green]{n} presence shifts[/green] written for {t.id}")
+
+
+def _day(name: str, value: str | None) -> date:
+    if value is None:
+        return _now().date()
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise ValidationError(Problem(name, f"{value!r} is not a date (YYYY-MM-DD)")) from exc
+
+
+def _generate(container: Container, t: Territory, start: date, days: int, seed: int, book: bool) -> str:
+    from mutualis.engines.demand import generate_demand
+    from mutualis.engines.fcfs import Access, serve
+    from mutualis.services.booking import to_local
+    from mutualis.services.demand import import_demand
+
+    communes = container.communes
+    with out.status(f"generating {days} days of demand…"):
+        generated = generate_demand(t, communes, start, days, seed)
+    outcomes = []
+    if book:
+        with container.uow() as uow:
+            shifts = uow.presence.shifts(t.id, [s.id for s in t.sites], start,
+                                         start + timedelta(days=days + t.booking.horizon_days + 1))
+        from mutualis.engines.fcfs import Calendar
+        from mutualis.engines.slots import Busy
+
+        calendar = Calendar()
+        with container.uow() as uow:
+            codes = [e.id for e in t.equipment]
+            window = (datetime.combine(start, datetime.min.time(), UTC) - timedelta(days=1),
+                      datetime.combine(start, datetime.min.time(), UTC) + timedelta(days=days + 90))
+            for appt, _ in uow.appointments.busy(t.id, codes, *window):
+                calendar.add(appt.equipment, Busy(to_local(appt.start, t), to_local(appt.end, t)))
+        with out.status(f"booking {len(generated)} orders first-come first-served…"):
+            outcomes = serve(t, generated, shifts, communes, Access.POOLED, calendar)
+    with out.status("storing…"):
+        report = import_demand(container.uow(), t, generated, outcomes=outcomes, actor=_cli_actor(), now=_now())
+    return (f"{report.orders} orders for {report.patients} new patients, "
+            f"{report.appointments} booked first-come first-served")
+
+
+@demand_app.command("generate")
+def demand_generate(
+    territory: Annotated[str, typer.Option(help="territory id")],
+    days: Annotated[int, typer.Option(help="days of demand")] = 14,
+    seed: Annotated[int, typer.Option(help="random seed (same seed, same demand)")] = 1,
+    start: Annotated[str | None, typer.Option(help="first day, YYYY-MM-DD (default today)")] = None,
+    book: Annotated[bool, typer.Option("--book/--no-book", help="also book them first-come first-served")] = False,
+) -> None:
+    """Generate patients and orders: communes by population, exam mix and urgency mix as documented settings."""
+    _positive("--days", days)
+    container = bootstrap()
+    t = _territory(container, territory)
+    out.print(f"[green]{t.id}[/green]: " + _generate(container, t, _day("--start", start), days, seed, book))
+
+
+@app.command("bench")
+def bench(
+    name: Annotated[str, typer.Argument(help="booking")],
+    json_file: Annotated[Path | None, typer.Option("--json", help="also write the results as JSON")] = None,
+    days: Annotated[int, typer.Option(help="days of demand for the pooled-versus-silos comparison")] = 28,
+    seed: int = 1,
+    timing: Annotated[bool, typer.Option("--timing/--no-timing", help="the PostgreSQL timings")] = True,
+    searches: Annotated[int, typer.Option(help="slot searches to time")] = 1000,
+    appointments: Annotated[int, typer.Option(help="appointments on the books for the timings")] = 50_000,
+    database_url: Annotated[str | None, typer.Option(help="PostgreSQL URL (default: a fresh database)")] = None,
+) -> None:
+    """Run a benchmark: ours beside the baseline, in one run."""
+    root = Path(__file__).resolve().parents[3]
+    if not (root / "bench").is_dir():
+        raise MutualisError("benchmarks run from a checkout of the project (bench/ not found)")
+    sys.path.insert(0, str(root))
+    if name != "booking":
+        raise ValidationError(Problem("NAME", f"unknown benchmark {name!r} (available: booking)"))
+    from bench.booking import run
+
+    run(json_file, days=days, seed=seed, timing=timing, searches=searches, appointments=appointments,
+        database_url=database_url)
+
+
 @app.command()
-def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
+def serve(host: str = "127.0.0.1", port: int = 8000,
+          workers: Annotated[int, typer.Option(help="worker processes (stateless; PostgreSQL in production)")] = 1,
+          ) -> None:
     """Serve the web pages, the JSON API and FHIR over HTTP."""
     container = bootstrap()
+    if workers > 1:
+        import uvicorn
+
+        container.settings.require_secret()
+        uvicorn.run("mutualis.entrypoints.web.app:app_from_environment", factory=True, host=host, port=port,
+                    workers=workers, log_level="warning")
+        return
     _run_web(container, host, port)
 
 
@@ -197,6 +326,14 @@ def demo(
         report = _load(container, file)
         out.print(f"territory [bold]{report.territory}[/bold] loaded from {file.name}")
     users = ensure_demo_accounts(container)
+    today = _now().date()
+    for territory_id in ("aveyron-pimm",):
+        t = _territory(container, territory_id)
+        _presence(container, t, today - timedelta(days=1), days + t.booking.horizon_days + 2)
+        with container.uow() as uow:
+            has_orders = bool(uow.orders.list(t.id, limit=1))
+        if not has_orders:
+            out.print(f"{t.id}: " + _generate(container, t, today, days, seed, book=True))
     table = Table(title=f"Demo accounts (password for all: {DEMO_PASSWORD})")
     for column in ("username", "role", "scope"):
         table.add_column(column)

@@ -35,6 +35,11 @@ from mutualis.engines.slots import (
 from mutualis.engines.travel import GreatCircleEstimate
 from mutualis.services.ports import CommuneIndex, UnitOfWork
 
+
+class SlotTaken(Conflict):
+    """The slot is no longer free (HTTP 409): another booking took it."""
+
+
 BOOKERS = (Role.BOOKING_AGENT, Role.COORDINATOR, Role.ADMIN)
 READERS = (Role.BOOKING_AGENT, Role.COORDINATOR, Role.ADMIN, Role.RADIOGRAPHER, Role.RADIOLOGIST)
 PRIORITY_RANK = {Priority.URGENT: 0, Priority.INPATIENT: 1, Priority.OUTPATIENT: 2, Priority.SCREENING: 3}
@@ -221,64 +226,79 @@ def _eligible(t: Territory, exam: Exam, sites: frozenset[str]) -> list[str]:
     ]
 
 
-def build_instance(
-    uow: UnitOfWork,
-    t: Territory,
-    order: Order,
-    patient: Patient,
-    communes: CommuneIndex,
-    sites: frozenset[str],
-    now: datetime,
-    count: int = 10,
-) -> SlotInstance:
-    """The slot-search problem of ``order``: eligible machines within ``sites``, their site-mates
-    (they share staff), bookings, presence, travel from the patient's commune (or, for urgent and
-    inpatient exams, from the requesting site)."""
-    exam = _exam(t, order.exam)
-    assert exam is not None
-    eligible = set(_eligible(t, exam, sites))
-    machine_sites = {e.site for e in t.equipment if e.id in eligible}
-    mates = [e for e in t.equipment if e.site in machine_sites and e.kind is EquipmentKind.IMAGING]
-    local_now = to_local(now, t)
-    earliest = max(local_now, datetime.combine(order.not_before, time()))
-    horizon = t.booking.horizon_days
-    window_end = datetime.combine(earliest.date() + timedelta(days=horizon + 1), time())
-    origin_insee = patient.insee
-    if order.priority in (Priority.URGENT, Priority.INPATIENT):
-        origin_insee = t.site(order.requesting_site).insee
-    travel = GreatCircleEstimate(t.travel)
-    origin: Commune | None = communes.get(origin_insee)
-    exams = {x.code: x for x in t.exams}
-    busy: dict[str, list[Busy]] = {}
-    for appt, exam_code in uow.appointments.busy(
-        t.id, [m.id for m in mates], to_utc(earliest - timedelta(days=1), t), to_utc(window_end, t)
-    ):
-        other = exams.get(exam_code)
-        busy.setdefault(appt.equipment, []).append(
-            Busy(to_local(appt.start, t), to_local(appt.end, t), bool(other and other.radiologist_on_site))
-        )
-    shifts = uow.presence.shifts(t.id, sorted(machine_sites), earliest.date(), window_end.date())
-    machines = tuple(
-        Machine(
-            e.id,
-            e.site,
-            e.opening_hours,
-            e.closures,
-            e.id in eligible,
-            travel.minutes(origin, communes[t.site(e.site).insee]) if origin else 0.0,
-        )
-        for e in mates
-    )
-    query = SlotQuery(
-        duration_min=exam.duration_min,
-        priority=order.priority.value,
-        earliest=earliest,
-        due_by=order.due_by,
-        needs_radiologist=exam.radiologist_on_site,
-        count=count,
-        horizon_days=horizon,
-    )
-    return SlotInstance(query, machines, busy, shifts, t.booking)
+class SlotSearch:
+    """The slot-search problem of one order, read from the database a window at a time: eligible
+    machines within ``sites``, their site-mates (they share staff), bookings, presence, and travel
+    from the patient's commune (or, for urgent and inpatient exams, from the requesting site)."""
+
+    def __init__(self, uow: UnitOfWork, t: Territory, order: Order, patient: Patient, communes: CommuneIndex,
+                 sites: frozenset[str], now: datetime) -> None:
+        exam = _exam(t, order.exam)
+        assert exam is not None
+        self.uow, self.t, self.order, self.exam = uow, t, order, exam
+        eligible = set(_eligible(t, exam, sites))
+        self.sites = sorted({e.site for e in t.equipment if e.id in eligible})
+        mates = [e for e in t.equipment if e.site in self.sites and e.kind is EquipmentKind.IMAGING]
+        self.earliest = max(to_local(now, t), datetime.combine(order.not_before, time()))
+        origin_insee = patient.insee
+        if order.priority in (Priority.URGENT, Priority.INPATIENT):
+            origin_insee = t.site(order.requesting_site).insee
+        travel = GreatCircleEstimate(t.travel)
+        origin: Commune | None = communes.get(origin_insee)
+        site_insee = {s.id: s.insee for s in t.sites}
+        self.machines = tuple(
+            Machine(e.id, e.site, e.opening_hours, e.closures, e.id in eligible,
+                    travel.minutes(origin, communes[site_insee[e.site]]) if origin else 0.0)
+            for e in mates)
+        self.needs_radiologist = {x.code for x in t.exams if x.radiologist_on_site}
+        self.busy: dict[str, list[Busy]] = {}
+        self.shifts: list[Shift] = []
+        self.read_until = datetime.combine(self.earliest.date(), time()) - timedelta(days=1)
+
+    def _read(self, until: datetime) -> None:
+        """Read bookings and presence from where the last read stopped up to ``until``."""
+        if until <= self.read_until:
+            return
+        t, first = self.t, not self.shifts and not self.busy
+        for code, start, end, exam_code in self.uow.appointments.intervals(
+            t.id, [m.code for m in self.machines], to_utc(self.read_until, t), to_utc(until, t), t.timezone
+        ):
+            if first or start >= self.read_until:  # later windows skip what an earlier one returned
+                self.busy.setdefault(code, []).append(Busy(start, end, exam_code in self.needs_radiologist))
+        first_new = self.read_until.date() if not self.shifts else self.read_until.date() + timedelta(days=1)
+        self.shifts += self.uow.presence.shifts(t.id, self.sites, first_new, until.date())
+        self.read_until = until
+
+    def instance(self, count: int = 10, days: int | None = None) -> SlotInstance:
+        """The problem over the first ``days`` days (default: the territory's horizon)."""
+        horizon = self.t.booking.horizon_days if days is None else min(days, self.t.booking.horizon_days)
+        self._read(datetime.combine(self.earliest.date() + timedelta(days=horizon + 1), time()))
+        query = SlotQuery(duration_min=self.exam.duration_min, priority=self.order.priority.value,
+                          earliest=self.earliest, due_by=self.order.due_by,
+                          needs_radiologist=self.exam.radiologist_on_site, count=count, horizon_days=horizon)
+        return SlotInstance(query, self.machines, self.busy, self.shifts, self.t.booking)
+
+    def best(self, count: int = 10) -> list[Proposal]:
+        """The best ``count`` slots within the horizon, reading only as many days as needed: two
+        weeks, then four, then the whole horizon while a slot further out could still rank. Exact:
+        a slot after day ``d`` waits at least ``d`` days, so it scores at least
+        wait_per_day × d + travel_per_minute × (its machine's travel)."""
+        weights = self.t.booking
+        per_day = weights.wait_per_day.get(self.order.priority.value, 10.0)
+        travel = [m.travel_minutes for m in self.machines if m.eligible]
+        days = 14
+        while True:
+            found = search(self.instance(count, days))
+            bound = min((per_day * days + weights.travel_per_minute * x for x in travel), default=float("inf"))
+            if days >= weights.horizon_days or (len(found) == count and found[-1].score <= bound):
+                return found
+            days *= 2
+
+
+def build_instance(uow: UnitOfWork, t: Territory, order: Order, patient: Patient, communes: CommuneIndex,
+                   sites: frozenset[str], now: datetime, count: int = 10, days: int | None = None) -> SlotInstance:
+    """The slot-search problem of ``order`` over its first ``days`` days (see :class:`SlotSearch`)."""
+    return SlotSearch(uow, t, order, patient, communes, sites, now).instance(count, days)
 
 
 def find_slots(
@@ -296,7 +316,7 @@ def find_slots(
         patient = uow.patients.get(t.id, order.patient_id)
         assert patient is not None
         sites = visible_sites(user, t, now.date())
-        proposals = search(build_instance(uow, t, order, patient, communes, sites, now, count))
+        proposals = SlotSearch(uow, t, order, patient, communes, sites, now).best(count)
         _audit(
             uow,
             user,
@@ -328,13 +348,16 @@ def _check_slot(
 ) -> Appointment:
     patient = uow.patients.get(t.id, order.patient_id)
     assert patient is not None
-    instance = build_instance(uow, t, order, patient, communes, visible_sites(user, t, now.date()), now)
+    days = max(0, (start_local.date() - to_local(now, t).date()).days + 1)
+    instance = build_instance(uow, t, order, patient, communes, visible_sites(user, t, now.date()), now, days=days)
     exam = _exam(t, order.exam)
     assert exam is not None
     machine = next((m for m in instance.machines if m.code == equipment), None)
     end_local = start_local + timedelta(minutes=exam.duration_min)
     candidate = Proposal(equipment, machine.site if machine else "", start_local, end_local, 0, 0, 0, 0, {})
     problems = proposal_problems(instance, candidate)
+    if problems == ["overlaps a booking"]:  # the slot was free when shown; someone took it since
+        raise SlotTaken(f"{equipment} is already booked at {start_local:%Y-%m-%d %H:%M}")
     if problems:
         raise ValidationError([Problem("start" if machine else "equipment", p) for p in problems], "slot refused")
     return Appointment(order.id or 0, equipment, to_utc(start_local, t), to_utc(end_local, t))

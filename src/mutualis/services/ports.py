@@ -63,6 +63,9 @@ class AppointmentRepository(Protocol):
     def busy(
         self, territory: str, codes: Sequence[str], start: datetime, end: datetime
     ) -> list[tuple[Appointment, str]]: ...
+    def intervals(
+        self, territory: str, codes: Sequence[str], start: datetime, end: datetime, tz: str
+    ) -> list[tuple[str, datetime, datetime, str]]: ...
     def calendar(self, territory: str, code: str, start: datetime, end: datetime) -> list[dict[str, Any]]: ...
 
 

@@ -13,6 +13,7 @@ from mutualis.adapters.db import tables as T
 from mutualis.domain.accounts import Role, User
 from mutualis.domain.audit import Action, AuditEvent
 from mutualis.domain.territory import (
+    BookingSettings,
     Closure,
     Convention,
     ConventionKind,
@@ -60,6 +61,9 @@ def _upsert(
     return ids, [i for k, i in existing.items() if k not in ids]
 
 
+_TERRITORY_CACHE: dict[tuple[str, str], tuple[datetime, Territory]] = {}
+
+
 class TerritoryRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -86,7 +90,15 @@ class TerritoryRepository:
             "road_speed_kmh": t.travel.road_speed_kmh,
             "source": source,
             "loaded_at": now,
+            "booking": {
+                "wait_per_day": dict(t.booking.wait_per_day),
+                "travel_per_minute": t.booking.travel_per_minute,
+                "late_per_day": t.booking.late_per_day,
+                "horizon_days": t.booking.horizon_days,
+                "slot_step_min": t.booking.slot_step_min,
+            },
         }
+        _TERRITORY_CACHE.pop((c.engine.url.render_as_string(hide_password=False), t.id), None)
         if self.exists(t.id):
             c.execute(update(T.territories).where(T.territories.c.id == t.id).values(head))
         else:
@@ -232,6 +244,21 @@ class TerritoryRepository:
                 c.execute(delete(table).where(table.c.id.in_(gone)))
 
     def get(self, territory_id: str) -> Territory | None:
+        """The stored territory. A territory changes only when a file is loaded, so the assembled
+        value is kept per database and reused while its ``loaded_at`` stays the same (one query)."""
+        loaded_at = self.conn.scalar(select(T.territories.c.loaded_at).where(T.territories.c.id == territory_id))
+        if loaded_at is None:
+            return None
+        key = (self.conn.engine.url.render_as_string(hide_password=False), territory_id)
+        cached = _TERRITORY_CACHE.get(key)
+        if cached is not None and cached[0] == loaded_at:
+            return cached[1]
+        territory = self._assemble(territory_id)
+        if territory is not None:
+            _TERRITORY_CACHE[key] = (loaded_at, territory)
+        return territory
+
+    def _assemble(self, territory_id: str) -> Territory | None:
         c = self.conn
         head = c.execute(select(T.territories).where(T.territories.c.id == territory_id)).mappings().first()
         if head is None:
@@ -300,6 +327,7 @@ class TerritoryRepository:
             name=head["name"],
             timezone=head["timezone"],
             travel=TravelSettings(head["detour_factor"], head["road_speed_kmh"]),
+            booking=BookingSettings(**head["booking"]) if head["booking"] else BookingSettings(),
             establishments=tuple(Establishment(r["finess"], r["name"], r["kind"]) for r in est_rows),
             sites=tuple(Site(r["code"], finess[r["establishment_id"]], r["name"], r["insee"]) for r in site_rows),
             equipment=tuple(

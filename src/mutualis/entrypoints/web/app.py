@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from mutualis import __version__
 from mutualis.adapters.db.engine import ping
 from mutualis.bootstrap import Container
-from mutualis.entrypoints.web import api, api_booking, pages
+from mutualis.entrypoints.web import api, api_booking, pages, pages_booking
 from mutualis.entrypoints.web.errors import install_error_handlers
 
 
@@ -35,9 +35,17 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(api.router)
     app.include_router(api_booking.router)
     app.include_router(pages.router)
+    app.include_router(pages_booking.router)
     app.mount(
         "/static",
         StaticFiles(directory=str(resources.files("mutualis") / "entrypoints" / "web" / "static")),
         name="static",
     )
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The application as configured by the environment (for ``uvicorn --factory`` and worker processes)."""
+    from mutualis.bootstrap import bootstrap
+
+    return create_app(bootstrap())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
@@ -32,12 +34,14 @@ def install_error_handlers(app: FastAPI) -> None:
     async def mutualis_error(request: Request, exc: MutualisError) -> Response:
         if isinstance(exc, AuthenticationError):
             if _wants_html(request):
-                return RedirectResponse(f"/connexion?suite={request.url.path}", status_code=303)
+                target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+                return RedirectResponse(f"/connexion?{urlencode({'suite': target})}", status_code=303)
             return JSONResponse({"detail": str(exc)}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
         if isinstance(exc, ValidationError):
             detail = [{"loc": p.location.split("."), "msg": p.reason, "type": "value_error"} for p in exc.problems]
             return JSONResponse({"detail": detail}, status_code=422)
-        status = {PermissionDenied: 403, NotFound: 404, Conflict: 409, StorageUnavailable: 503}.get(type(exc), 400)
+        status = next((code for kind, code in ((PermissionDenied, 403), (NotFound, 404), (Conflict, 409),
+                                               (StorageUnavailable, 503)) if isinstance(exc, kind)), 400)
         if _wants_html(request):
             from mutualis.entrypoints.web.pages import error_page
 
