@@ -124,6 +124,8 @@ def test_random_instances_against_brute_force() -> None:
                 b = Busy(start, start + timedelta(minutes=rng.choice([15, 20, 30, 45])), rng.random() < 0.3)
                 if not any(x.start < b.end and b.start < x.end for x in busy.get(m.code, [])):
                     busy.setdefault(m.code, []).append(b)
+        for items in busy.values():
+            items.sort(key=lambda b: b.start)  # SlotInstance wants them sorted by start
         shifts = _staff("a", 7, rng.randint(0, 2), rng.randint(0, 1)) + _staff("b", 7, rng.randint(0, 2), 1)
         q = _query(duration_min=rng.choice([10, 20, 30, 60]), needs_radiologist=rng.random() < 0.4,
                    horizon_days=6, count=20)

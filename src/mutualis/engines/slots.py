@@ -27,14 +27,14 @@ import heapq
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import NamedTuple
 
 from mutualis.domain.territory import WEEKDAYS, BookingSettings, Closure, TimeRange
 
 RADIOLOGIST, RADIOGRAPHER = "radiologist", "radiographer"
 
 
-@dataclass(frozen=True)
-class Busy:
+class Busy(NamedTuple):  # a tuple: thousands are built per search
     start: datetime
     end: datetime
     needs_radiologist: bool = False
@@ -77,7 +77,7 @@ class SlotQuery:
 class SlotInstance:
     query: SlotQuery
     machines: tuple[Machine, ...]
-    busy: Mapping[str, Sequence[Busy]]  # machine code → bookings (any order)
+    busy: Mapping[str, Sequence[Busy]]  # machine code → bookings, sorted by start
     shifts: Sequence[Shift]
     settings: BookingSettings = field(default_factory=BookingSettings)
 
@@ -99,19 +99,26 @@ def _minute(dt: datetime) -> int:
     return dt.hour * 60 + dt.minute
 
 
+def _start(b: Busy) -> datetime:
+    return b.start
+
+
 class _Bookings:
-    """One machine's bookings sorted by start, found by day in O(log n)."""
+    """One machine's bookings (sorted by start, as :class:`SlotInstance` requires), by day in O(log n)."""
 
     def __init__(self, busy: Sequence[Busy]) -> None:
-        self.items = sorted(busy, key=lambda b: b.start)
-        self.starts = [b.start for b in self.items]
+        self.items = busy
+        self.days: dict[date, Sequence[Busy]] = {}
 
     def on(self, day: date) -> Sequence[Busy]:
         """Bookings that may touch ``day`` (starting from the day before, for overnight ones)."""
-        midnight = datetime.combine(day, time())
-        lo = bisect.bisect_left(self.starts, midnight - timedelta(days=1))
-        hi = bisect.bisect_left(self.starts, midnight + timedelta(days=1))
-        return self.items[lo:hi]
+        found = self.days.get(day)
+        if found is None:
+            midnight = datetime.combine(day, time())
+            lo = bisect.bisect_left(self.items, midnight - timedelta(days=1), key=_start)
+            hi = bisect.bisect_left(self.items, midnight + timedelta(days=1), key=_start)
+            found = self.days[day] = self.items[lo:hi]
+        return found
 
 
 class _Staff:

@@ -227,7 +227,7 @@ def _eligible(t: Territory, exam: Exam, sites: frozenset[str]) -> list[str]:
 
 
 class SlotSearch:
-    """The slot-search problem of one order, read from the database a window at a time: eligible
+    """The slot-search problem of one order, read from the database as far as it is asked: eligible
     machines within ``sites``, their site-mates (they share staff), bookings, presence, and travel
     from the patient's commune (or, for urgent and inpatient exams, from the requesting site)."""
 
@@ -250,21 +250,17 @@ class SlotSearch:
             Machine(e.id, e.site, e.opening_hours, e.closures, e.id in eligible,
                     travel.minutes(origin, communes[site_insee[e.site]]) if origin else 0.0)
             for e in mates)
-        self.needs_radiologist = {x.code for x in t.exams if x.radiologist_on_site}
         self.busy: dict[str, list[Busy]] = {}
         self.shifts: list[Shift] = []
         self.read_until = datetime.combine(self.earliest.date(), time()) - timedelta(days=1)
 
     def _read(self, until: datetime) -> None:
-        """Read bookings and presence from where the last read stopped up to ``until``."""
+        """Bookings up to ``until``; presence from where the last read stopped."""
         if until <= self.read_until:
             return
-        t, first = self.t, not self.shifts and not self.busy
-        for code, start, end, exam_code in self.uow.appointments.intervals(
-            t.id, [m.code for m in self.machines], to_utc(self.read_until, t), to_utc(until, t), t.timezone
-        ):
-            if first or start >= self.read_until:  # later windows skip what an earlier one returned
-                self.busy.setdefault(code, []).append(Busy(start, end, exam_code in self.needs_radiologist))
+        t = self.t
+        self.busy = self.uow.appointments.booked(t.id, [m.code for m in self.machines],
+                                                 datetime.combine(self.earliest.date(), time()), until, t.timezone)
         first_new = self.read_until.date() if not self.shifts else self.read_until.date() + timedelta(days=1)
         self.shifts += self.uow.presence.shifts(t.id, self.sites, first_new, until.date())
         self.read_until = until
@@ -279,20 +275,9 @@ class SlotSearch:
         return SlotInstance(query, self.machines, self.busy, self.shifts, self.t.booking)
 
     def best(self, count: int = 10) -> list[Proposal]:
-        """The best ``count`` slots within the horizon, reading only as many days as needed: two
-        weeks, then four, then the whole horizon while a slot further out could still rank. Exact:
-        a slot after day ``d`` waits at least ``d`` days, so it scores at least
-        wait_per_day × d + travel_per_minute × (its machine's travel)."""
-        weights = self.t.booking
-        per_day = weights.wait_per_day.get(self.order.priority.value, 10.0)
-        travel = [m.travel_minutes for m in self.machines if m.eligible]
-        days = 14
-        while True:
-            found = search(self.instance(count, days))
-            bound = min((per_day * days + weights.travel_per_minute * x for x in travel), default=float("inf"))
-            if days >= weights.horizon_days or (len(found) == count and found[-1].score <= bound):
-                return found
-            days *= 2
+        """The best ``count`` slots within the territory's horizon (the search looks at each
+        machine's days only until it has ``count`` of its own)."""
+        return search(self.instance(count))
 
 
 def build_instance(uow: UnitOfWork, t: Territory, order: Order, patient: Patient, communes: CommuneIndex,

@@ -11,7 +11,7 @@ from mutualis.domain.accounts import User
 from mutualis.domain.audit import AuditEvent
 from mutualis.domain.orders import Appointment, Order, OrderStatus, Patient
 from mutualis.domain.territory import Commune, Territory
-from mutualis.engines.slots import Shift
+from mutualis.engines.slots import Busy, Shift
 
 
 class TerritoryRepository(Protocol):
@@ -63,9 +63,9 @@ class AppointmentRepository(Protocol):
     def busy(
         self, territory: str, codes: Sequence[str], start: datetime, end: datetime
     ) -> list[tuple[Appointment, str]]: ...
-    def intervals(
+    def booked(
         self, territory: str, codes: Sequence[str], start: datetime, end: datetime, tz: str
-    ) -> list[tuple[str, datetime, datetime, str]]: ...
+    ) -> dict[str, list[Busy]]: ...
     def calendar(self, territory: str, code: str, start: datetime, end: datetime) -> list[dict[str, Any]]: ...
 
 

@@ -12,9 +12,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 
+from mutualis.adapters.db import cache
 from mutualis.adapters.db import tables as T
 from mutualis.domain.orders import Appointment, Order, OrderStatus, Patient, Priority, Sex
-from mutualis.engines.slots import Shift
+from mutualis.engines.slots import Busy, Shift
 
 
 def utc(dt: datetime) -> datetime:
@@ -210,12 +211,18 @@ class AppointmentRepository:
                 created_at=now,
             )
         ).inserted_primary_key[0]  # type: ignore[index]
+        self._touch(T.equipment.c.id == eq_id)
         return Appointment(**{**a.__dict__, "id": aid})
+
+    def _touch(self, which: Any) -> None:
+        """Bump the bookings version of the machines ``which`` selects (same transaction as the change)."""
+        self.conn.execute(update(T.equipment).where(which).values(bookings_version=T.equipment.c.bookings_version + 1))
 
     def add_many(self, rows: Sequence[dict[str, Any]]) -> None:
         """Bulk insert (benchmarks): rows with order_id, equipment_id, start_at, end_at, active, created_at."""
         if rows:
             self.conn.execute(insert(T.appointments), list(rows))
+            self._touch(T.equipment.c.id.in_({r["equipment_id"] for r in rows}))
 
     def _select(self) -> Any:
         a, e = T.appointments, T.equipment
@@ -232,6 +239,8 @@ class AppointmentRepository:
         self.conn.execute(
             update(T.appointments).where(T.appointments.c.id == appointment_id).values(active=False, cancelled_at=now)
         )
+        self._touch(T.equipment.c.id == select(T.appointments.c.equipment_id).where(
+            T.appointments.c.id == appointment_id).scalar_subquery())
 
     def busy(
         self, territory: str, codes: Sequence[str], start: datetime, end: datetime
@@ -251,31 +260,41 @@ class AppointmentRepository:
         )
         return [(_appointment(r), r["exam_code"]) for r in self.conn.execute(q).mappings()]
 
-    def intervals(
-        self, territory: str, codes: Sequence[str], start: datetime, end: datetime, tz: str
-    ) -> list[tuple[str, datetime, datetime, str]]:
-        """(machine code, start, end, exam code) of live appointments overlapping [start, end), in
-        the naive local time of ``tz``. The hot path of slot search: one round trip, plain tuples,
-        and on PostgreSQL the server converts the times."""
-        a, e, o = T.appointments, T.equipment, T.orders
-        local = self.conn.dialect.name == "postgresql"
-        columns = (func.timezone(tz, a.c.start_at), func.timezone(tz, a.c.end_at)) if local else (a.c.start_at,
-                                                                                                   a.c.end_at)
+    def booked(self, territory: str, codes: Sequence[str], start: datetime, end: datetime, tz: str
+               ) -> dict[str, list[Busy]]:
+        """Per machine, its live bookings starting in [start − 1 day, end) (naive local time of
+        ``tz``), sorted by start. The hot path of slot search: each machine's future book is kept
+        per process (adapters/db/cache.py) and re-read only when its version stamp moved."""
+        zone = ZoneInfo(tz)
+        e = T.equipment
+        versions = dict(self.conn.execute(select(e.c.code, e.c.bookings_version).where(
+            e.c.territory_id == territory, e.c.code.in_(list(codes)))).all())
+        database = self.conn.engine.url.render_as_string(hide_password=False)
+        out: dict[str, list[Busy]] = {}
+        for code, version in versions.items():
+            key = (database, territory, code)
+            book = cache.MACHINES.get(key)
+            if book is None or book.version != version or start - timedelta(days=1) < book.floor:
+                floor = min(start, datetime.now(zone).replace(tzinfo=None)) - timedelta(days=2)
+                book = cache.MachineBook(version, floor, self._read_book(territory, code, floor, zone))
+                cache.MACHINES[key] = book
+            out[code] = book.between(start, end)
+        return out
+
+    def _read_book(self, territory: str, code: str, floor: datetime, zone: ZoneInfo) -> list[Busy]:
+        """A machine's live bookings starting from ``floor`` (local) on, sorted by start."""
+        a, e, o, x = T.appointments, T.equipment, T.orders, T.exams
+        since = floor.replace(tzinfo=zone).astimezone(UTC)
         q = (
-            select(e.c.code, *columns, o.c.exam_code)
+            select(a.c.start_at, a.c.end_at, x.c.radiologist_on_site)
             .join(e, e.c.id == a.c.equipment_id)
             .join(o, o.c.id == a.c.order_id)
-            .where(e.c.territory_id == territory, e.c.code.in_(list(codes)), a.c.active,
-                   # no appointment lasts a day: the lower bound lets the (equipment, start) index
-                   # skip the machine's whole history
-                   a.c.start_at >= utc(start) - timedelta(days=1), a.c.start_at < utc(end), a.c.end_at > utc(start))
+            .outerjoin(x, (x.c.territory_id == o.c.territory_id) & (x.c.code == o.c.exam_code))
+            .where(e.c.territory_id == territory, e.c.code == code, a.c.active, a.c.start_at >= since)
+            .order_by(a.c.start_at)
         )
-        rows = self.conn.execute(q).all()
-        if local:
-            return [(r[0], r[1], r[2], r[3]) for r in rows]
-        zone = ZoneInfo(tz)
-        return [(r[0], utc(r[1]).astimezone(zone).replace(tzinfo=None), utc(r[2]).astimezone(zone).replace(tzinfo=None),
-                 r[3]) for r in rows]
+        return [Busy(utc(r[0]).astimezone(zone).replace(tzinfo=None), utc(r[1]).astimezone(zone).replace(tzinfo=None),
+                     bool(r[2])) for r in self.conn.execute(q).all()]
 
     def calendar(self, territory: str, code: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
         """A machine's live appointments in [start, end) with order and patient, for its calendar."""
@@ -339,16 +358,33 @@ class PresenceRepository:
         ]
         if rows:
             self.conn.execute(insert(T.presence), rows)
+        self.conn.execute(update(T.territories).where(T.territories.c.id == territory).values(
+            presence_version=T.territories.c.presence_version + 1))
         return len(rows)
 
     def shifts(self, territory: str, sites: Sequence[str], first: date, last: date) -> list[Shift]:
-        p, s = T.presence, T.sites
-        q = (
-            select(s.c.code, p.c.day, p.c.role, p.c.start_min, p.c.end_min, p.c.rpps)
-            .join(s, s.c.id == p.c.site_id)
-            .where(p.c.territory_id == territory, s.c.code.in_(list(sites)), p.c.day >= first, p.c.day <= last)
-        )
-        return [Shift(r[0], r[1], r[2], r[3], r[4], r[5]) for r in self.conn.execute(q)]
+        """Presence on these sites and days; the territory's presence from two days ago on is kept
+        per process and re-read only when its version stamp moved."""
+        version = self.conn.scalar(select(T.territories.c.presence_version).where(T.territories.c.id == territory))
+        key = (self.conn.engine.url.render_as_string(hide_password=False), territory)
+        book = cache.PRESENCE.get(key)
+        if book is None or book.version != version or first < book.floor:
+            floor = min(first, date.today() - timedelta(days=2))
+            book = cache.PresenceBook(version or 0, floor)
+            p, s = T.presence, T.sites
+            q = (select(s.c.code, p.c.day, p.c.role, p.c.start_min, p.c.end_min, p.c.rpps)
+                 .join(s, s.c.id == p.c.site_id).where(p.c.territory_id == territory, p.c.day >= floor))
+            for r in self.conn.execute(q).all():
+                book.by_site_day.setdefault((r[0], r[1]), []).append((r[2], r[3], r[4], r[5]))
+            cache.PRESENCE[key] = book
+        out = []
+        for site in sites:
+            day = first
+            while day <= last:
+                out += [Shift(site, day, role, a, b, rpps)
+                        for role, a, b, rpps in book.by_site_day.get((site, day), ())]
+                day += timedelta(days=1)
+        return out
 
 
 class OfferRepository:

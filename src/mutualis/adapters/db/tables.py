@@ -43,6 +43,7 @@ territories = Table(
     Column("source", Text, nullable=True),
     Column("loaded_at", DateTime(timezone=True), nullable=False),
     Column("booking", JSON, nullable=True),  # BookingSettings; null = defaults
+    Column("presence_version", Integer, nullable=False, server_default="0"),  # bumped on every presence change
 )
 
 
@@ -88,6 +89,7 @@ equipment = Table(
     Column("opening_hours", JSON, nullable=False),
     Column("closures", JSON, nullable=False),
     Column("exams", JSON, nullable=False),
+    Column("bookings_version", Integer, nullable=False, server_default="0"),  # bumped on every booking change
     UniqueConstraint("territory_id", "code"),
 )
 
