@@ -222,7 +222,8 @@ def http_load(t: Territory, url: str, clients: int, seed: int, console: Console,
     def client(k: int) -> None:
         rng = random.Random(seed * 100 + k)
         with httpx.Client(base_url=base, headers=headers, timeout=30) as http:
-            http.get(f"/api/orders/{order_ids[0]}/slots")  # warm the connection
+            for _ in range(5):  # warm the connection and each worker's copies (not counted)
+                http.get(f"/api/orders/{rng.choice(order_ids)}/slots").raise_for_status()
             for _ in range(per_client):
                 t0 = time.perf_counter()
                 r = http.get(f"/api/orders/{rng.choice(order_ids)}/slots")
