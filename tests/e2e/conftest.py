@@ -6,6 +6,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from playwright.sync_api import Browser, sync_playwright
 
 from mutualis.adapters.db.engine import upgrade
 from mutualis.adapters.territory_file import read_territory_file
-from mutualis.bootstrap import bootstrap
+from mutualis.bootstrap import Container, bootstrap
 from mutualis.config import Settings
 from mutualis.domain.accounts import Role, User
 from mutualis.entrypoints.web.app import create_app
@@ -48,6 +49,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                  User("agent.montmo", "Agent de Montmorillon", Role.BOOKING_AGENT, "vienne-fmih",
                       sites=("montmorillon",))):
         add_user(container.uow(), container.hasher, user, PASSWORD, actor="e2e", address=None, now=now)
+    with live_server(container) as url:
+        yield url
+    container.engine.dispose()
+
+
+@contextmanager
+def live_server(container: Container) -> Iterator[str]:
+    """The application on a free loopback port, served by uvicorn in a thread, until the block ends."""
     port = _free_port()
     srv = uvicorn.Server(uvicorn.Config(create_app(container), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)
@@ -57,9 +66,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         if time.monotonic() > deadline:
             raise RuntimeError("the test server did not start")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="session")

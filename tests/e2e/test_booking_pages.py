@@ -6,13 +6,10 @@ and an appointment is cancelled."""
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Page, expect
 
 from mutualis.adapters.db.engine import upgrade
@@ -22,12 +19,11 @@ from mutualis.config import Settings
 from mutualis.domain.accounts import Role, User
 from mutualis.domain.identifiers import nir_key
 from mutualis.engines.presence import default_presence
-from mutualis.entrypoints.web.app import create_app
 from mutualis.services import booking
 from mutualis.services.accounts import add_user
 from mutualis.services.territories import load_territory
 from tests.conftest import ROOT, TEST_SECRET
-from tests.e2e.conftest import ARTIFACTS, PASSWORD, _free_port
+from tests.e2e.conftest import ARTIFACTS, PASSWORD, live_server
 
 AGENT = User("secretariat.espalion", "Secrétariat d'Espalion", Role.BOOKING_AGENT, "aveyron-pimm", sites=("espalion",))
 OUTSIDER = User("agent.montmo", "Agent de Montmorillon", Role.BOOKING_AGENT, "vienne-fmih", sites=("montmorillon",))
@@ -53,18 +49,8 @@ def booking_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                                  default_presence(t, first, 70), address=None, now=now)
     for user in (AGENT, OUTSIDER):
         add_user(container.uow(), container.hasher, user, PASSWORD, actor="e2e", address=None, now=now)
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(container), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with live_server(container) as url:
+        yield url
     container.engine.dispose()
 
 

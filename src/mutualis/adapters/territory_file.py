@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Callable, Mapping
+from dataclasses import asdict
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -396,13 +397,7 @@ def territory_document(t: Territory, communes: Mapping[str, Commune]) -> dict[st
             "name": t.name,
             "timezone": t.timezone,
             "travel": {"detour_factor": t.travel.detour_factor, "road_speed_kmh": t.travel.road_speed_kmh},
-            "booking": {
-                "wait_per_day": dict(t.booking.wait_per_day),
-                "travel_per_minute": t.booking.travel_per_minute,
-                "late_per_day": t.booking.late_per_day,
-                "horizon_days": t.booking.horizon_days,
-                "slot_step_min": t.booking.slot_step_min,
-            },
+            "booking": asdict(t.booking),
         },
         "establishments": [{"finess": e.finess, "name": e.name, "kind": e.kind} for e in t.establishments],
         "sites": [site(s) for s in t.sites],

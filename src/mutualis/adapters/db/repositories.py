@@ -4,6 +4,7 @@ unit of work's). No business rule lives here."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import asdict
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -90,13 +91,7 @@ class TerritoryRepository:
             "road_speed_kmh": t.travel.road_speed_kmh,
             "source": source,
             "loaded_at": now,
-            "booking": {
-                "wait_per_day": dict(t.booking.wait_per_day),
-                "travel_per_minute": t.booking.travel_per_minute,
-                "late_per_day": t.booking.late_per_day,
-                "horizon_days": t.booking.horizon_days,
-                "slot_step_min": t.booking.slot_step_min,
-            },
+            "booking": asdict(t.booking),
         }
         _TERRITORY_CACHE.pop((c.engine.url.render_as_string(hide_password=False), t.id), None)
         if self.exists(t.id):
