@@ -210,16 +210,24 @@ def parse_territory_document(
     travel = TravelSettings(travel_r.get("detour_factor", float, 1.3), travel_r.get("road_speed_kmh", float, 60.0))
     if travel.detour_factor < 1 or travel.road_speed_kmh <= 0:
         p.append(Problem("territory.travel", "detour_factor must be ≥ 1 and road_speed_kmh > 0"))
-    booking = _booking(_Reader(p, "territory.booking", head.get("booking", dict, {}),
-                               {"wait_per_day", "travel_per_minute", "late_per_day", "horizon_days", "slot_step_min"}))
+    booking = _booking(
+        _Reader(
+            p,
+            "territory.booking",
+            head.get("booking", dict, {}),
+            {"wait_per_day", "travel_per_minute", "late_per_day", "horizon_days", "slot_step_min"},
+        )
+    )
 
     def establishment(path: str, t: Any) -> Establishment:
         r = _Reader(p, path, t, {"finess", "name", "kind"})
         return Establishment(r.text("finess"), r.text("name"), r.text("kind"))
 
     def site(path: str, t: Any) -> Site:
-        r = _Reader(p, path, t, {"id", "establishment", "name", "insee"})
-        return Site(r.slug("id"), r.text("establishment"), r.text("name"), r.text("insee"))
+        r = _Reader(p, path, t, {"id", "establishment", "name", "insee", "pacs_url"})
+        return Site(
+            r.slug("id"), r.text("establishment"), r.text("name"), r.text("insee"), r.get("pacs_url", str, None)
+        )
 
     def equipment(path: str, t: Any) -> Equipment:
         r = _Reader(
@@ -389,6 +397,7 @@ def territory_document(t: Territory, communes: Mapping[str, Commune]) -> dict[st
             "commune": c.name if c else None,
             "lat": c.lat if c else None,
             "lon": c.lon if c else None,
+            "pacs_url": s.pacs_url,
         }
 
     return {

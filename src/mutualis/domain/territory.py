@@ -109,6 +109,7 @@ class Site:
     establishment: str  # FINESS
     name: str
     insee: str
+    pacs_url: str | None = None  # the site's PACS, DICOMweb base URL (QIDO-RS, STOW-RS)
 
 
 @dataclass(frozen=True)
@@ -287,6 +288,8 @@ def territory_problems(t: Territory, communes: Mapping[str, Commune]) -> list[Pr
             p.append(Problem(f"sites[{i}].insee", f"{s.insee!r}: {reason}"))
         elif s.insee not in communes:
             p.append(Problem(f"sites[{i}].insee", f"unknown INSEE commune code {s.insee!r}"))
+        if s.pacs_url is not None and not s.pacs_url.startswith(("http://", "https://")):
+            p.append(Problem(f"sites[{i}].pacs_url", "a DICOMweb base URL starts with http:// or https://"))
     for i, eq in enumerate(t.equipment):
         where = f"equipment[{i}]"
         if eq.site not in site_ids:

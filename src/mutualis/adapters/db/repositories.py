@@ -123,7 +123,8 @@ class TerritoryRepository:
             t.id,
             "code",
             [
-                {"code": s.id, "establishment_id": est[s.establishment], "name": s.name, "insee": s.insee}
+                {"code": s.id, "establishment_id": est[s.establishment], "name": s.name, "insee": s.insee,
+             "pacs_url": s.pacs_url}
                 for s in t.sites
             ],
         )
@@ -324,7 +325,8 @@ class TerritoryRepository:
             travel=TravelSettings(head["detour_factor"], head["road_speed_kmh"]),
             booking=BookingSettings(**head["booking"]) if head["booking"] else BookingSettings(),
             establishments=tuple(Establishment(r["finess"], r["name"], r["kind"]) for r in est_rows),
-            sites=tuple(Site(r["code"], finess[r["establishment_id"]], r["name"], r["insee"]) for r in site_rows),
+            sites=tuple(Site(r["code"], finess[r["establishment_id"]], r["name"], r["insee"], r["pacs_url"])
+                        for r in site_rows),
             equipment=tuple(
                 Equipment(
                     id=r["code"],

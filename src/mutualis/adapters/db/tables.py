@@ -71,6 +71,7 @@ sites = Table(
     Column("establishment_id", Integer, ForeignKey("establishments.id"), nullable=False),
     Column("name", String(200), nullable=False),
     Column("insee", String(5), nullable=False),
+    Column("pacs_url", String(255), nullable=True),  # the site's PACS, DICOMweb base URL
     UniqueConstraint("territory_id", "code"),
 )
 
@@ -233,6 +234,7 @@ orders = Table(
     Column("status", String(16), nullable=False),
     Column("accession_number", String(16), nullable=True, unique=True),
     Column("waiting_since", DateTime(timezone=True), nullable=True),
+    Column("images_available_at", DateTime(timezone=True), nullable=True),  # seen in the PACS (QIDO-RS)
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
@@ -278,4 +280,18 @@ offers = Table(
     Column("end_at", DateTime(timezone=True), nullable=False),
     Column("status", String(16), nullable=False),  # offered | accepted | declined | expired
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+
+# --- DICOM (migration 0004) --------------------------------------------------------------------
+
+mpps = Table(
+    "mpps", metadata,
+    Column("sop_instance_uid", String(64), primary_key=True),
+    Column("order_id", Integer, ForeignKey("orders.id"), nullable=False, index=True),
+    Column("status", String(16), nullable=False),
+    Column("station_ae", String(16), nullable=False),
+    Column("series", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )

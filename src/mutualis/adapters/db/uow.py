@@ -15,6 +15,7 @@ from mutualis.adapters.db.booking import (
     PatientRepository,
     PresenceRepository,
 )
+from mutualis.adapters.db.dicom import MppsRepository, WorklistRepository
 from mutualis.adapters.db.repositories import AuditLog, TerritoryRepository, UserRepository
 from mutualis.domain.errors import Conflict, MutualisError
 
@@ -32,6 +33,8 @@ class SqlUnitOfWork:
     appointments: AppointmentRepository
     presence: PresenceRepository
     offers: OfferRepository
+    worklist: WorklistRepository
+    mpps: MppsRepository
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -51,6 +54,8 @@ class SqlUnitOfWork:
         self.appointments = AppointmentRepository(self._conn)
         self.presence = PresenceRepository(self._conn)
         self.offers = OfferRepository(self._conn)
+        self.worklist = WorklistRepository(self._conn)
+        self.mpps = MppsRepository(self._conn)
         return self
 
     def __exit__(
