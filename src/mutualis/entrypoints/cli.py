@@ -34,6 +34,12 @@ app.add_typer(db_app, name="db")
 app.add_typer(territory_app, name="territory")
 app.add_typer(user_app, name="user")
 demand_app = typer.Typer(help="Generated demand (patients and orders) for demos and benchmarks.", no_args_is_help=True)
+dicom_app = typer.Typer(help="DICOM: Modality Worklist and MPPS for the pooled machines.", no_args_is_help=True)
+modality_app = typer.Typer(help="A simulated modality, for demos and tests.", no_args_is_help=True)
+pacs_app = typer.Typer(help="The sites' PACS (DICOMweb).", no_args_is_help=True)
+app.add_typer(dicom_app, name="dicom")
+app.add_typer(modality_app, name="modality")
+app.add_typer(pacs_app, name="pacs")
 presence_app = typer.Typer(help="Who is present where (until rosters exist).", no_args_is_help=True)
 app.add_typer(demand_app, name="demand")
 app.add_typer(presence_app, name="presence")
@@ -260,6 +266,68 @@ def bench(
 
     run(json_file, days=days, seed=seed, timing=timing, searches=searches, appointments=appointments,
         database_url=database_url)
+
+
+@dicom_app.command("serve")
+def dicom_serve(
+    port: Annotated[int, typer.Option(help="TCP port")] = 11112,
+    ae_title: Annotated[str | None, typer.Option("--ae-title", help="our AE title (MUTUALIS_DICOM_AE_TITLE)")] = None,
+    host: str = "127.0.0.1",
+) -> None:
+    """Serve Verification, Modality Worklist FIND and MPPS to the territories' machines."""
+    import logging
+
+    from mutualis.adapters.dicom.scp import DicomService
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    container = bootstrap()
+    DicomService(container, ae_title or container.settings.dicom_ae_title).start(host, port, block=True)
+
+
+@modality_app.command("simulate")
+def modality_simulate(
+    ae: Annotated[str, typer.Option("--ae", help="the machine's AE title")],
+    host: str = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Mutualis DICOM port")] = 11112,
+    called: Annotated[str | None, typer.Option(help="Mutualis AE title")] = None,
+    day: Annotated[str | None, typer.Option(help="worklist day, YYYY-MM-DD (default today)")] = None,
+    count: Annotated[int, typer.Option(help="exams to perform")] = 1,
+    pacs_url: Annotated[str | None, typer.Option(help="DICOMweb URL to store images (default: the site's PACS)")]
+    = None,
+) -> None:
+    """Query the worklist as machine AE, perform the first exams: MPPS in progress, a synthetic study
+    stored in the PACS, MPPS completed."""
+    from mutualis.adapters.dicom.simulator import Modality
+
+    container = bootstrap()
+    url = pacs_url or _site_pacs(container, ae)
+    sim = Modality(ae, host, port, called or container.settings.dicom_ae_title, pacs_url=url)
+    done = sim.perform_day(_day("--day", day), count)
+    for line in done:
+        out.print(line)
+    if not done:
+        out.print("nothing on the worklist")
+
+
+def _site_pacs(container: Container, ae: str) -> str | None:
+    with container.uow() as uow:
+        territory_id = uow.worklist.ae_titles().get(ae)
+        t = uow.territories.get(territory_id) if territory_id else None
+    if t is None:
+        raise NotFound("machine with AE title", ae)
+    site = next(e.site for e in t.equipment if e.ae_title == ae)
+    return t.site(site).pacs_url
+
+
+@pacs_app.command("check")
+def pacs_check(territory: Annotated[str, typer.Option(help="territory id")]) -> None:
+    """Ask each site's PACS which acquired exams have their images; mark them ready for reading."""
+    from mutualis.adapters.dicom.pacs import DicomWebPacs
+    from mutualis.services.dicom import check_pacs
+
+    container = bootstrap()
+    found = check_pacs(container.uow(), territory, DicomWebPacs, now=_now())
+    out.print(f"{len(found)} exam(s) ready for reading")
 
 
 @app.command()
