@@ -14,6 +14,7 @@ from datetime import datetime
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import (
     PYDICOM_IMPLEMENTATION_UID,
+    RE_VALID_UID,
     UID,
     ComputedRadiographyImageStorage,
     CTImageStorage,
@@ -144,7 +145,7 @@ def _check(
         problems.append(f"birth_date {birth_date!r} is not a DICOM date YYYYMMDD")
     if sex not in _SEXES:
         problems.append(f"sex {sex!r} is not one of M, F, O or empty")
-    if not UID(study_instance_uid).is_valid:
+    if len(study_instance_uid) > 64 or not RE_VALID_UID.match(study_instance_uid):
         problems.append(f"study_instance_uid {study_instance_uid!r} is not a valid DICOM UID")
     if series < 1 or instances_per_series < 1:
         problems.append("series and instances_per_series must be at least 1")
