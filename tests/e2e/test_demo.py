@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 
+from mutualis.adapters.dicom.simulator import Modality
 from mutualis.entrypoints.demo import DEMO_PASSWORD
 from tests.conftest import ROOT
 
@@ -22,9 +23,10 @@ def _free_port() -> int:
 
 def test_demo_prepares_everything_and_serves(tmp_path: Path) -> None:
     (tmp_path / "territories").symlink_to(ROOT / "territories")
-    port = _free_port()
+    port, dicom_port = _free_port(), _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MUTUALIS_")}
-    proc = subprocess.Popen([sys.executable, "-m", "mutualis.entrypoints.cli", "demo", "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "mutualis.entrypoints.cli", "demo", "--port", str(port),
+                             "--dicom-port", str(dicom_port)],
                             cwd=tmp_path, env={**env, "COLUMNS": "200"}, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     try:
@@ -44,6 +46,10 @@ def test_demo_prepares_everything_and_serves(tmp_path: Path) -> None:
                                                        "password": DEMO_PASSWORD}).json()["access_token"]
         sites = httpx.get(f"{base}/api/sites", headers={"Authorization": f"Bearer {token}"}).json()
         assert sorted(s["id"] for s in sites) == ["decazeville", "espalion", "rodez", "saint-geniez"]
+        # the MRI pulls its worklist: the generated demand was booked on it
+        mri = Modality("RDZ_IRM1", "127.0.0.1", dicom_port)
+        items = mri.worklist(None)
+        assert items and {i.ScheduledProcedureStepSequence[0].Modality for i in items} == {"MR"}
     finally:
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=30)

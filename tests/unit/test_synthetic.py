@@ -98,9 +98,7 @@ def test_accents_survive_a_round_trip_in_utf8() -> None:
 
 def test_attributes_come_from_the_arguments() -> None:
     uid = generate_uid()
-    datasets = study(
-        study_instance_uid=uid, birth_date="1958-02-14", sex="F", when=datetime(2025, 3, 4, 9, 30, 15)
-    )
+    datasets = study(study_instance_uid=uid, birth_date="1958-02-14", sex="F", when=datetime(2025, 3, 4, 9, 30, 15))
     back = round_trip(datasets[0])
     assert back.PatientID == "IPP-000123"
     assert back.PatientBirthDate == "19580214"
@@ -110,6 +108,11 @@ def test_attributes_come_from_the_arguments() -> None:
     assert (back.StudyDate, back.StudyTime) == ("20250304", "093015")
     assert back.StationName == "IRM-CHU-1"
     assert "TimezoneOffsetFromUTC" not in back
+
+
+def test_birth_date_and_sex_may_be_unknown() -> None:
+    back = round_trip(study(birth_date="", sex="")[0])
+    assert (back.PatientBirthDate, back.PatientSex) == ("", "")
 
 
 def test_an_aware_datetime_records_its_offset() -> None:

@@ -409,12 +409,18 @@ def demo(
         table.add_row(u.username, u.role.value, ", ".join([*(u.sites or ()), *(u.establishments or ())]) or "all")
     out.print(table)
     out.print(f"Pages: http://{host}:{port}/   API: http://{host}:{port}/docs   Health: http://{host}:{port}/healthz")
-    out.print(
-        f"[dim]DICOM on :{dicom_port} and HL7 on :{hl7_port} come with their issues; "
-        f"demand (--seed {seed} --days {days}) with the booking issue.[/dim]"
-    )
+    out.print(f"DICOM worklist + MPPS: AE {container.settings.dicom_ae_title} on {host}:{dicom_port} "
+              f"(try: mutualis modality simulate --ae RDZ_IRM1 --port {dicom_port})")
+    out.print(f"[dim]HL7 on :{hl7_port} comes with the interoperability issue.[/dim]")
     if not no_serve:
-        _run_web(container, host, port)
+        from mutualis.adapters.dicom.scp import DicomService
+
+        dicom_server = DicomService(container, container.settings.dicom_ae_title).start(host, dicom_port)
+        try:
+            _run_web(container, host, port)
+        finally:
+            if dicom_server is not None:
+                dicom_server.shutdown()
 
 
 def main() -> None:

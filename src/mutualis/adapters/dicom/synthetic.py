@@ -79,7 +79,7 @@ def build_study(
     """`series` × `instances_per_series` instances of one study, each with its file meta (explicit VR LE).
 
     `patient_name` is a DICOM PN (``"DUPRÉ^Hélène"``), `birth_date` a DA (``YYYYMMDD``; dashes
-    are dropped), `sex` one of M, F, O or empty. Series and SOP instance UIDs are new on each call;
+    are dropped; empty when unknown), `sex` one of M, F, O or empty. Series and SOP instance UIDs are new on each call;
     the study UID is `study_instance_uid` for all. `when` (default: now) dates the study.
     """
     modality = modality.strip().upper()
@@ -141,8 +141,8 @@ def _check(
     **texts: str | None,
 ) -> None:
     problems = []
-    if not _DA.fullmatch(birth_date):
-        problems.append(f"birth_date {birth_date!r} is not a DICOM date YYYYMMDD")
+    if birth_date and not _DA.fullmatch(birth_date):
+        problems.append(f"birth_date {birth_date!r} is not a DICOM date YYYYMMDD (or empty)")
     if sex not in _SEXES:
         problems.append(f"sex {sex!r} is not one of M, F, O or empty")
     if len(study_instance_uid) > 64 or not RE_VALID_UID.match(study_instance_uid):
