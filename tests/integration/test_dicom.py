@@ -208,3 +208,20 @@ def _attrs_of(sim: Modality, item: pydicom.Dataset) -> pydicom.Dataset:
     attrs.PerformedProcedureStepStatus = "IN PROGRESS"
     attrs.PerformedStationAETitle = sim.ae_title
     return attrs
+
+
+def test_garbage_dropped_associations_and_wrong_called_ae(world: World, tmp_path: Path) -> None:
+    with socket.create_connection(("127.0.0.1", world.port), timeout=5) as raw:  # not DICOM at all
+        raw.sendall(b"GET / HTTP/1.0\r\n\r\n" * 10)
+    from pynetdicom import AE
+    from pynetdicom.sop_class import ModalityWorklistInformationFind  # type: ignore[attr-defined]
+
+    ae = AE(ae_title="MINI_MR1")
+    ae.add_requested_context(ModalityWorklistInformationFind)
+    assoc = ae.associate("127.0.0.1", world.port, ae_title="MUTUALIS")
+    assert assoc.is_established
+    assoc.abort()  # dropped in the middle
+    wrong = ae.associate("127.0.0.1", world.port, ae_title="NOT_US")
+    assert wrong.is_rejected
+    r = findscu(world.port, tmp_path / "after", *COMMON)  # and the service keeps serving
+    assert r.returncode == 0 and len(_answers(tmp_path / "after")) == 1
