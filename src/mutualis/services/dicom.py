@@ -5,18 +5,21 @@ Errors are Mutualis errors; the DICOM adapter turns them into DIMSE statuses in 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol
 
 from mutualis.domain.audit import Action, AuditEvent
-from mutualis.domain.errors import Conflict, NotFound, PermissionDenied, Problem, ValidationError
+from mutualis.domain.errors import Conflict, MutualisError, NotFound, PermissionDenied, Problem, ValidationError
 from mutualis.domain.orders import OrderStatus, transition
 from mutualis.domain.territory import Territory
 from mutualis.domain.worklist import Mpps, MppsStatus, PerformedSeries, person_name, worklist_item
 from mutualis.engines import mwl
 from mutualis.services.booking import to_local, to_utc
 from mutualis.services.ports import UnitOfWork
+
+log = logging.getLogger("mutualis.dicom")
 
 
 class DuplicateMpps(Conflict):
@@ -178,11 +181,24 @@ def check_pacs(uow: UnitOfWork, territory_id: str, pacs: Callable[[str], Pacs], 
             raise NotFound("territory", territory_id)
         waiting = uow.worklist.awaiting_images(t.id)
     urls = {s.id: s.pacs_url for s in t.sites}
+    clients: dict[str, Pacs] = {}
     found = []
-    for order_id, accession, site in waiting:
-        url = urls.get(site)
-        if url and pacs(url).studies_for_accession(accession):
-            found.append(order_id)
+    try:
+        for order_id, accession, site in waiting:
+            url = urls.get(site)
+            if not url or not accession:
+                continue
+            client = clients.setdefault(url, pacs(url))
+            try:
+                if client.studies_for_accession(accession):
+                    found.append(order_id)
+            except MutualisError as exc:  # one PACS down must not hide the others
+                log.warning("PACS %s: %s", url, exc)
+    finally:
+        for client in clients.values():
+            close = getattr(client, "close", None)
+            if callable(close):
+                close()
     if found:
         with uow:
             for order_id in found:

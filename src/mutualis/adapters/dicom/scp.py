@@ -135,8 +135,7 @@ class DicomService:
             identifier = event.identifier
             charset = str(identifier.get("SpecificCharacterSet", "") or "")
             charset = charset if charset in CHARSETS else "ISO_IR 192"
-            items = dicom.worklist(self.container.uow(), calling, to_item(identifier),
-                                   now=datetime.now(UTC))
+            items = dicom.worklist(self.container.uow(), calling, to_item(identifier), now=datetime.now(UTC))
         except Exception as exc:
             yield dimse_status(exc, "C-FIND"), None
             return
@@ -162,8 +161,9 @@ class DicomService:
         calling = event.assoc.requestor.ae_title.strip()
         uid = str(event.request.RequestedSOPInstanceUID)
         try:
-            dicom.mpps_update(self.container.uow(), calling, uid, to_item(event.modification_list),
-                              now=datetime.now(UTC))
+            dicom.mpps_update(
+                self.container.uow(), calling, uid, to_item(event.modification_list), now=datetime.now(UTC)
+            )
         except Exception as exc:
             return dimse_status(exc, "N-SET"), None
         return 0x0000, Dataset()
