@@ -246,7 +246,7 @@ def demand_generate(
 
 @app.command("bench")
 def bench(
-    name: Annotated[str, typer.Argument(help="booking")],
+    name: Annotated[str, typer.Argument(help="booking or mwl")],
     json_file: Annotated[Path | None, typer.Option("--json", help="also write the results as JSON")] = None,
     days: Annotated[int, typer.Option(help="days of demand for the pooled-versus-silos comparison")] = 28,
     seed: int = 1,
@@ -254,14 +254,32 @@ def bench(
     searches: Annotated[int, typer.Option(help="slot searches to time")] = 1000,
     appointments: Annotated[int, typer.Option(help="appointments on the books for the timings")] = 50_000,
     database_url: Annotated[str | None, typer.Option(help="PostgreSQL URL (default: a fresh database)")] = None,
+    sizes: Annotated[str, typer.Option(help="mwl: scheduled items, comma-separated")] = "100,10000",
+    queries: Annotated[int, typer.Option(help="mwl: queries timed one per association")] = 30,
+    per_association: Annotated[int, typer.Option(help="mwl: queries sent over one association")] = 50,
+    backend: Annotated[str, typer.Option(help="mwl: sqlite or postgresql (a fresh database)")] = "sqlite",
 ) -> None:
     """Run a benchmark: ours beside the baseline, in one run."""
     root = Path(__file__).resolve().parents[3]
     if not (root / "bench").is_dir():
         raise MutualisError("benchmarks run from a checkout of the project (bench/ not found)")
     sys.path.insert(0, str(root))
+    if name == "mwl":
+        try:
+            counts = [int(s) for s in sizes.split(",") if s.strip()]
+        except ValueError as exc:
+            raise ValidationError(Problem("--sizes", "expected whole numbers separated by commas")) from exc
+        if not counts or min(counts) < 1 or queries < 1 or per_association < 1:
+            raise ValidationError(Problem("--sizes", "sizes, --queries and --per-association must be positive"))
+        if backend not in ("sqlite", "postgresql"):
+            raise ValidationError(Problem("--backend", "sqlite or postgresql"))
+        from bench.mwl import run as run_mwl
+
+        run_mwl(json_file, sizes=counts, queries=queries, per_association=per_association, seed=seed,
+                backend=backend)
+        return
     if name != "booking":
-        raise ValidationError(Problem("NAME", f"unknown benchmark {name!r} (available: booking)"))
+        raise ValidationError(Problem("NAME", f"unknown benchmark {name!r} (available: booking, mwl)"))
     from bench.booking import run
 
     run(json_file, days=days, seed=seed, timing=timing, searches=searches, appointments=appointments,
