@@ -49,6 +49,7 @@ from pynetdicom.dsutils import encode
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from tests.support.dcmtk import dcmtk
 
 from bench.booking import pct
 from bench.mwl_items import Book, dump2dcm, dump_text, fill, plan, today_in, worklist_items, write_worklists
@@ -112,7 +113,7 @@ def _free_port() -> int:
 
 
 def _findscu(peer: Peer, aet: str, files: Sequence[Path], *options: str) -> subprocess.CompletedProcess[str]:
-    args = ["findscu", "-W", "-aet", aet, "-aec", peer.called, *options, HOST, str(peer.port), *map(str, files)]
+    args = [dcmtk("findscu"), "-W", "-aet", aet, "-aec", peer.called, *options, HOST, str(peer.port), *map(str, files)]
     r = subprocess.run(args, capture_output=True, text=True, errors="replace", timeout=900, env=ENV)
     if r.returncode != 0:
         raise RuntimeError(f"findscu against {peer.name} failed ({r.returncode}): {r.stdout[-2000:]}{r.stderr[-2000:]}")
@@ -366,8 +367,7 @@ def run(json_path: Path | None = None, *, sizes: Sequence[int] = (100, 10_000), 
     if backend not in ("sqlite", "postgresql"):
         raise ValueError(f"backend must be sqlite or postgresql, not {backend!r}")
     for tool in ("findscu", "dump2dcm"):
-        if shutil.which(tool) is None:
-            raise RuntimeError(f"{tool} not found: install Debian's dcmtk (scripts/test.sh)")
+        dcmtk(tool)  # Debian's dcmtk, not pynetdicom's same-named scripts
     t = read_territory_file(ROOT / "territories" / f"{territory}.toml", load_communes())
     caller = next((e for e in t.equipment if e.ae_title == caller_ae), None)
     if caller is None:
@@ -376,7 +376,7 @@ def run(json_path: Path | None = None, *, sizes: Sequence[int] = (100, 10_000), 
         "territory": territory, "run_at": datetime.now(UTC).isoformat(), "database": backend, "caller": caller_ae,
         "query": query_item(caller, today_in(t)), "queries_one_per_association": queries,
         "per_association": per_association, "associations": associations,
-        "tools": {"findscu": _version(["findscu", "--version"]),
+        "tools": {"findscu": _version([dcmtk("findscu"), "--version"]),
                   "orthanc": _version([str(ORTHANC_BINARY), "--version"])},
         "sizes": []}
     console.print(f"[bold]MWL benchmark[/bold]: {territory}, caller {caller_ae}, database {backend}, "

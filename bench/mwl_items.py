@@ -24,6 +24,7 @@ from typing import Any
 
 from pydicom.datadict import dictionary_VR, tag_for_keyword
 from sqlalchemy import insert, update
+from tests.support.dcmtk import dcmtk
 
 from bench.booking_store import _insert_orders
 from mutualis.adapters.communes import load_communes
@@ -202,7 +203,7 @@ def dump2dcm(text: str, out: Path) -> None:
     with tempfile.NamedTemporaryFile("w", suffix=".dump", encoding="utf-8", delete=False) as f:
         f.write(text)
     try:
-        r = subprocess.run(["dump2dcm", "--write-file", f.name, str(out)], capture_output=True, text=True,
+        r = subprocess.run([dcmtk("dump2dcm"), "--write-file", f.name, str(out)], capture_output=True, text=True,
                            timeout=60)
     finally:
         os.unlink(f.name)

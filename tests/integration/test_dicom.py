@@ -24,6 +24,7 @@ from mutualis.domain.territory import Commune, Territory
 from mutualis.engines.presence import default_presence
 from mutualis.services import booking
 from mutualis.services.territories import load_territory
+from tests.support.dcmtk import dcmtk
 
 AGENT = User("agent", "Agent", Role.BOOKING_AGENT, "mini", sites=("espalion",))
 COORD = User("coord", "Coord", Role.COORDINATOR, "mini", sites=("rodez",))
@@ -72,7 +73,7 @@ def world(container: Container, mini: Territory, communes: dict[str, Commune]) -
 
 def findscu(port: int, out: Path, *keys: str, aet: str = "MINI_MR1") -> subprocess.CompletedProcess[str]:
     out.mkdir(exist_ok=True)
-    args = ["findscu", "-W", "-aet", aet, "-aec", "MUTUALIS", "-X", "-od", str(out)]
+    args = [dcmtk("findscu"), "-W", "-aet", aet, "-aec", "MUTUALIS", "-X", "-od", str(out)]
     for k in keys:
         args += ["-k", k]
     return subprocess.run([*args, "127.0.0.1", str(port)], capture_output=True, text=True, timeout=60,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import socket
 import subprocess
 import uuid
@@ -18,6 +17,7 @@ from pydicom.uid import generate_uid
 from mutualis.adapters.dicom.pacs import DicomWebPacs, PacsStudy, PacsUnavailable, StoreResult, part10_bytes
 from mutualis.adapters.dicom.synthetic import build_study
 from mutualis.domain.errors import ValidationError
+from tests.support.dcmtk import dcmtk
 from tests.support.orthanc import OrthancServer, orthanc_env, start_orthanc
 
 MODALITY_WORKLIST_FIND = "1.2.840.10008.5.1.4.31"  # Modality Worklist Information Model – FIND
@@ -145,8 +145,7 @@ def test_an_http_error_raises_pacs_unavailable(orthanc: OrthancServer) -> None:
 def test_a_study_sent_by_c_store_with_storescu_is_found_by_qido(
     orthanc: OrthancServer, pacs: DicomWebPacs, tmp_path: Path
 ) -> None:
-    storescu = shutil.which("storescu")
-    assert storescu is not None, "DCMTK's storescu is missing: run scripts/test.sh"
+    storescu = dcmtk("storescu")
     accession = new_accession()
     datasets = a_study(accession, "CT", series=1, per_series=3)
     files = []
@@ -172,8 +171,7 @@ def test_a_study_sent_by_c_store_with_storescu_is_found_by_qido(
 
 
 def test_the_worklists_plugin_serves_a_folder(tmp_path: Path) -> None:
-    findscu = shutil.which("findscu")
-    assert findscu is not None, "DCMTK's findscu is missing: run scripts/test.sh"
+    findscu = dcmtk("findscu")
     worklists = tmp_path / "worklists"
     worklists.mkdir()
     item = Dataset()
