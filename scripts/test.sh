@@ -7,8 +7,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/_setup.sh"   # also cd's to the repository root
 
 # Required: PostgreSQL binaries (throwaway cluster when no server runs) and Chromium (e2e tests).
-# Optional for now (later issues): DCMTK, Orthanc and its DICOMweb plugin.
-mutualis_ensure_debs postgresql chromium -- dcmtk orthanc orthanc-dicomweb
+# DCMTK (findscu, storescu, dump2dcm) and Orthanc with its DICOMweb plugin: the DICOM tests talk to them.
+mutualis_ensure_debs postgresql chromium dcmtk orthanc orthanc-dicomweb --
 mutualis_ensure_venv
 
 export PATH="$MUTUALIS_ROOT/.venv/bin:$PATH"
