@@ -23,7 +23,6 @@ from mutualis.domain.orders import (
 )
 from mutualis.domain.territory import Commune, EquipmentKind, Exam, Territory
 from mutualis.engines.slots import (
-    Busy,
     Machine,
     Proposal,
     Shift,
@@ -227,7 +226,7 @@ def _eligible(t: Territory, exam: Exam, sites: frozenset[str]) -> list[str]:
 
 
 class SlotSearch:
-    """The slot-search problem of one order, read from the database as far as it is asked: eligible
+    """The slot-search problem of one order, read from the database: eligible
     machines within ``sites``, their site-mates (they share staff), bookings, presence, and travel
     from the patient's commune (or, for urgent and inpatient exams, from the requesting site)."""
 
@@ -250,29 +249,20 @@ class SlotSearch:
             Machine(e.id, e.site, e.opening_hours, e.closures, e.id in eligible,
                     travel.minutes(origin, communes[site_insee[e.site]]) if origin else 0.0)
             for e in mates)
-        self.busy: dict[str, list[Busy]] = {}
-        self.shifts: list[Shift] = []
-        self.read_until = datetime.combine(self.earliest.date(), time()) - timedelta(days=1)
-
-    def _read(self, until: datetime) -> None:
-        """Bookings up to ``until``; presence from where the last read stopped."""
-        if until <= self.read_until:
-            return
-        t = self.t
-        self.busy = self.uow.appointments.booked(t.id, [m.code for m in self.machines],
-                                                 datetime.combine(self.earliest.date(), time()), until, t.timezone)
-        first_new = self.read_until.date() if not self.shifts else self.read_until.date() + timedelta(days=1)
-        self.shifts += self.uow.presence.shifts(t.id, self.sites, first_new, until.date())
-        self.read_until = until
 
     def instance(self, count: int = 10, days: int | None = None) -> SlotInstance:
-        """The problem over the first ``days`` days (default: the territory's horizon)."""
-        horizon = self.t.booking.horizon_days if days is None else min(days, self.t.booking.horizon_days)
-        self._read(datetime.combine(self.earliest.date() + timedelta(days=horizon + 1), time()))
+        """The problem over the first ``days`` days (default: the territory's horizon), with the
+        bookings (each process's version-checked copy, adapters/db/cache.py) and presence of that window."""
+        t = self.t
+        horizon = t.booking.horizon_days if days is None else min(days, t.booking.horizon_days)
+        first = datetime.combine(self.earliest.date(), time())
+        until = first + timedelta(days=horizon + 1)
+        busy = self.uow.appointments.booked(t.id, [m.code for m in self.machines], first, until, t.timezone)
+        shifts = self.uow.presence.shifts(t.id, self.sites, first.date(), until.date())
         query = SlotQuery(duration_min=self.exam.duration_min, priority=self.order.priority.value,
                           earliest=self.earliest, due_by=self.order.due_by,
                           needs_radiologist=self.exam.radiologist_on_site, count=count, horizon_days=horizon)
-        return SlotInstance(query, self.machines, self.busy, self.shifts, self.t.booking)
+        return SlotInstance(query, self.machines, busy, shifts, t.booking)
 
     def best(self, count: int = 10) -> list[Proposal]:
         """The best ``count`` slots within the territory's horizon (the search looks at each
