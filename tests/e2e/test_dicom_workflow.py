@@ -6,24 +6,17 @@ from __future__ import annotations
 
 import socket
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 from mutualis.adapters.dicom.pacs import DicomWebPacs
 from mutualis.adapters.dicom.scp import DicomService
 from mutualis.adapters.dicom.simulator import Modality
 from mutualis.bootstrap import Container
-from mutualis.domain.accounts import Role, User
-from mutualis.domain.identifiers import nir_key
-from mutualis.domain.orders import Order, OrderStatus, Patient, Priority, Sex
+from mutualis.domain.orders import OrderStatus, Patient, Sex
 from mutualis.domain.territory import Commune, Territory
-from mutualis.engines.presence import default_presence
-from mutualis.services import booking
 from mutualis.services.dicom import check_pacs
-from mutualis.services.territories import load_territory
 from tests.support.orthanc import start_orthanc
-
-AGENT = User("agent", "Agent", Role.BOOKING_AGENT, "mini", sites=("espalion",))
-COORD = User("coord", "Coord", Role.COORDINATOR, "mini", sites=("rodez",))
+from tests.support.scenario import booked_mri
 
 
 def _free_port() -> int:
@@ -37,26 +30,14 @@ def test_book_worklist_mpps_pacs_ready(container: Container, mini: Territory, co
         territory = replace(mini, sites=tuple(replace(s, pacs_url=orthanc.dicomweb_url) if s.id == "rodez" else s
                                               for s in mini.sites))
         now = datetime.now(UTC)
-        load_territory(container.uow(), territory, source="t", actor="t", address=None, now=now)
-        today = booking.to_local(now, territory).date()
-        booking.set_presence(container.uow(), COORD, "mini", today, today + timedelta(days=30),
-                             default_presence(territory, today, 31), address=None, now=now)
-        first = "1580512202045"
-        patient = booking.register_patient(container.uow(), AGENT, "mini", Patient(
-            first + nir_key(first), "Lefèvre", "Jérôme", date(1958, 5, 2), Sex.MALE, "12202"), communes,
-            address=None, now=now)
-        order = booking.create_order(container.uow(), AGENT, Order(
-            "mini", patient.id or 0, "IRM-GENOU", "10000000017", "espalion", Priority.OUTPATIENT, today,
-            today + timedelta(days=20), "Gonalgie"), address=None, now=now)
-        _, _, slots = booking.find_slots(container.uow(), AGENT, order.id or 0, communes, address=None, now=now)
-        booking.book(container.uow(), AGENT, order.id or 0, "rodez-irm", slots[0].start, communes, address=None,
-                     now=now)
+        order, start = booked_mri(container, territory, communes, Patient(
+            "1580512202045", "Lefèvre", "Jérôme", date(1958, 5, 2), Sex.MALE, "12202"))
 
         port = _free_port()
         server = DicomService(container, "MUTUALIS").start("127.0.0.1", port)
         try:
             modality = Modality("MINI_MR1", "127.0.0.1", port, pacs_url=orthanc.dicomweb_url)
-            (line,) = modality.perform_day(slots[0].start.date(), 1)
+            (line,) = modality.perform_day(start.date(), 1)
         finally:
             assert server is not None
             server.shutdown()

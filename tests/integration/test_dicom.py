@@ -17,17 +17,11 @@ import pytest
 from mutualis.adapters.dicom.scp import DicomService
 from mutualis.adapters.dicom.simulator import Modality, ModalityError
 from mutualis.bootstrap import Container
-from mutualis.domain.accounts import Role, User
-from mutualis.domain.identifiers import nir_key
-from mutualis.domain.orders import Order, OrderStatus, Patient, Priority, Sex
+from mutualis.domain.orders import Order, OrderStatus, Patient, Sex
 from mutualis.domain.territory import Commune, Territory
-from mutualis.engines.presence import default_presence
 from mutualis.services import booking
-from mutualis.services.territories import load_territory
 from tests.support.dcmtk import dcmtk
-
-AGENT = User("agent", "Agent", Role.BOOKING_AGENT, "mini", sites=("espalion",))
-COORD = User("coord", "Coord", Role.COORDINATOR, "mini", sites=("rodez",))
+from tests.support.scenario import AGENT, booked_mri
 
 
 def _free_port() -> int:
@@ -47,25 +41,13 @@ class World:
 
 @pytest.fixture
 def world(container: Container, mini: Territory, communes: dict[str, Commune]) -> Iterator[World]:
-    now = datetime.now(UTC)
-    load_territory(container.uow(), mini, source="t", actor="t", address=None, now=now)
-    today = booking.to_local(now, mini).date()
-    booking.set_presence(container.uow(), COORD, "mini", today, today + timedelta(days=30),
-                         default_presence(mini, today, 31), address=None, now=now)
-    first = "2610312096123"
-    patient = booking.register_patient(container.uow(), AGENT, "mini", Patient(
-        first + nir_key(first), "Dupré", "Hélène", date(1961, 3, 14), Sex.FEMALE, "12096"), communes,
-        address=None, now=now)
-    order = booking.create_order(container.uow(), AGENT, Order(
-        "mini", patient.id or 0, "IRM-GENOU", "10000000017", "espalion", Priority.OUTPATIENT, today,
-        today + timedelta(days=20), "Gonalgie"), address=None, now=now)
-    _, _, slots = booking.find_slots(container.uow(), AGENT, order.id or 0, communes, address=None, now=now)
-    booking.book(container.uow(), AGENT, order.id or 0, "rodez-irm", slots[0].start, communes, address=None, now=now)
+    order, start = booked_mri(container, mini, communes, Patient(
+        "2610312096123", "Dupré", "Hélène", date(1961, 3, 14), Sex.FEMALE, "12096"))
     service = DicomService(container, "MUTUALIS")
     port = _free_port()
     server = service.start("127.0.0.1", port)
     try:
-        yield World(container, port, order, slots[0].start.date(), slots[0].start)
+        yield World(container, port, order, start.date(), start)
     finally:
         assert server is not None
         server.shutdown()
