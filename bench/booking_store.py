@@ -122,10 +122,11 @@ def fill(t: Territory, url: str, goal: int, seed: int, console: Console) -> int:
             for (oid, _), out in zip(stored, outcomes, strict=True) if out.start is not None]
     with Progress(console=console) as progress:
         task = progress.add_task("storing appointments", total=len(rows))
-        with c.engine.begin() as conn:
-            for chunk in range(0, len(rows), 5000):
-                conn.execute(insert(T.appointments), rows[chunk:chunk + 5000])
-                progress.advance(task, len(rows[chunk:chunk + 5000]))
+        for chunk in range(0, len(rows), 5000):
+            with c.uow() as uow:  # add_many bumps the machines' version stamps: no stale per-process copy
+                uow.appointments.add_many(rows[chunk:chunk + 5000])
+                uow.commit()
+            progress.advance(task, len(rows[chunk:chunk + 5000]))
     _reset_sequences(c)
     c.engine.dispose()
     console.print(f"{len(rows)} appointments stored over {days} days")

@@ -23,12 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from pydicom.datadict import dictionary_VR, tag_for_keyword
-from sqlalchemy import insert, update
 from tests.support.dcmtk import dcmtk
 
 from bench.booking_store import _insert_orders
 from mutualis.adapters.communes import load_communes
-from mutualis.adapters.db import tables as T
 from mutualis.adapters.db.engine import upgrade
 from mutualis.bootstrap import Container, bootstrap
 from mutualis.config import Settings
@@ -142,11 +140,10 @@ def fill(t: Territory, url: str, book: Book, seed: int, now: datetime) -> Contai
              "end_at": to_utc(start, t) + timedelta(minutes=exams[o.exam].duration_min), "active": True,
              "created_at": now}
             for (oid, _), (o, e, start) in zip(stored, placed, strict=True)]
-    with c.engine.begin() as conn:
+    with c.uow() as uow:  # add_many bumps the machines' version stamps
         for chunk in range(0, len(rows), 5000):
-            conn.execute(insert(T.appointments), rows[chunk:chunk + 5000])
-        conn.execute(update(T.equipment).where(T.equipment.c.territory_id == t.id)
-                     .values(bookings_version=T.equipment.c.bookings_version + 1))
+            uow.appointments.add_many(rows[chunk:chunk + 5000])
+        uow.commit()
     return c
 
 

@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,7 +19,9 @@ from mutualis.adapters.territory_file import read_territory_file
 from mutualis.bootstrap import Container, bootstrap
 from mutualis.config import Settings
 from mutualis.domain.accounts import Role, User
+from mutualis.engines.presence import default_presence
 from mutualis.entrypoints.web.app import create_app
+from mutualis.services import booking
 from mutualis.services.accounts import add_user
 from mutualis.services.territories import load_territory
 from tests.conftest import ROOT, TEST_SECRET
@@ -35,6 +37,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+COORDINATOR = User("coordination.rodez", "Coordination du PIMM", Role.COORDINATOR, "aveyron-pimm", sites=("rodez",))
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     db = tmp_path_factory.mktemp("e2e") / "mutualis.db"
@@ -44,6 +49,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     for name in ("aveyron-pimm", "vienne-fmih"):
         t = read_territory_file(ROOT / "territories" / f"{name}.toml", container.communes)
         load_territory(container.uow(), t, source=name, actor="e2e", address=None, now=now)
+        if name == "aveyron-pimm":  # the default presence table, so that slots exist
+            first = booking.to_local(now, t).date()
+            booking.set_presence(container.uow(), COORDINATOR, t.id, first, first + timedelta(days=69),
+                                 default_presence(t, first, 70), address=None, now=now)
     for user in (User("secretariat.espalion", "Secrétariat d'Espalion", Role.BOOKING_AGENT, "aveyron-pimm",
                       sites=("espalion",)),
                  User("agent.montmo", "Agent de Montmorillon", Role.BOOKING_AGENT, "vienne-fmih",

@@ -6,52 +6,15 @@ and an appointment is cancelled."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 
-import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from mutualis.adapters.db.engine import upgrade
-from mutualis.adapters.territory_file import read_territory_file
-from mutualis.bootstrap import bootstrap
-from mutualis.config import Settings
-from mutualis.domain.accounts import Role, User
 from mutualis.domain.identifiers import nir_key
-from mutualis.engines.presence import default_presence
-from mutualis.services import booking
-from mutualis.services.accounts import add_user
-from mutualis.services.territories import load_territory
-from tests.conftest import ROOT, TEST_SECRET
-from tests.e2e.conftest import ARTIFACTS, PASSWORD, live_server
+from tests.e2e.conftest import ARTIFACTS, PASSWORD
 
-AGENT = User("secretariat.espalion", "Secrétariat d'Espalion", Role.BOOKING_AGENT, "aveyron-pimm", sites=("espalion",))
-OUTSIDER = User("agent.montmo", "Agent de Montmorillon", Role.BOOKING_AGENT, "vienne-fmih", sites=("montmorillon",))
-COORDINATOR = User("coordination.rodez", "Coordination du PIMM", Role.COORDINATOR, "aveyron-pimm", sites=("rodez",))
 FIRST13 = "2" + "61" + "03" + "12" + "096" + "123"  # a woman born in March 1961 in Espalion (12096)
 NIR = FIRST13 + nir_key(FIRST13)
 EXAM = "irm-genou"  # MR, 30 min: only the Rodez MRI can do it
-
-
-@pytest.fixture(scope="module")
-def booking_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Like tests/e2e/conftest.py's server, plus a presence table (the default one) so slots exist."""
-    db = tmp_path_factory.mktemp("e2e-booking") / "mutualis.db"
-    container = bootstrap(Settings(database_url=f"sqlite:///{db}", secret_key=TEST_SECRET))
-    upgrade(container.engine)
-    now = datetime.now(UTC)
-    for name in ("aveyron-pimm", "vienne-fmih"):
-        t = read_territory_file(ROOT / "territories" / f"{name}.toml", container.communes)
-        load_territory(container.uow(), t, source=name, actor="e2e", address=None, now=now)
-        if name == "aveyron-pimm":
-            first = booking.to_local(now, t).date()
-            booking.set_presence(container.uow(), COORDINATOR, t.id, first, first + timedelta(days=69),
-                                 default_presence(t, first, 70), address=None, now=now)
-    for user in (AGENT, OUTSIDER):
-        add_user(container.uow(), container.hasher, user, PASSWORD, actor="e2e", address=None, now=now)
-    with live_server(container) as url:
-        yield url
-    container.engine.dispose()
 
 
 def _login(browser: Browser, server: str, username: str, path: str) -> Page:
@@ -81,8 +44,7 @@ def _order(page: Page, patient_url: str) -> tuple[str, str]:
     return str(first.get_attribute("data-equipment")), str(first.get_attribute("data-start"))
 
 
-def test_book_an_mri_then_see_it_in_the_agenda(browser: Browser, booking_server: str) -> None:
-    server = booking_server
+def test_book_an_mri_then_see_it_in_the_agenda(browser: Browser, server: str) -> None:
     page = _login(browser, server, "secretariat.espalion", "/reservation?territoire=aveyron-pimm")
     page.goto(f"{server}/reservation?territoire=aveyron-pimm")
     expect(page.get_by_role("heading", level=1)).to_have_text("Prendre un rendez-vous")
@@ -229,9 +191,9 @@ def test_book_an_mri_then_see_it_in_the_agenda(browser: Browser, booking_server:
     stale.close()
 
 
-def test_an_agenda_out_of_scope_is_an_error_page(browser: Browser, booking_server: str) -> None:
-    page = _login(browser, booking_server, "agent.montmo", "/agenda/aveyron-pimm/rodez-irm")
+def test_an_agenda_out_of_scope_is_an_error_page(browser: Browser, server: str) -> None:
+    page = _login(browser, server, "agent.montmo", "/agenda/aveyron-pimm/rodez-irm")
     expect(page.get_by_role("heading", name="Erreur 404")).to_be_visible()
-    page.goto(f"{booking_server}/reservation?territoire=aveyron-pimm")
+    page.goto(f"{server}/reservation?territoire=aveyron-pimm")
     expect(page.get_by_role("heading", name="Erreur 404")).to_be_visible()
     page.close()

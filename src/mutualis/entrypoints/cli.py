@@ -199,30 +199,15 @@ def _day(name: str, value: str | None) -> date:
 
 def _generate(container: Container, t: Territory, start: date, days: int, seed: int, book: bool) -> str:
     from mutualis.engines.demand import generate_demand
-    from mutualis.engines.fcfs import Access, serve
-    from mutualis.services.booking import to_local
-    from mutualis.services.demand import import_demand
+    from mutualis.services.demand import import_demand, serve_first_come
 
     communes = container.communes
     with out.status(f"generating {days} days of demand…"):
         generated = generate_demand(t, communes, start, days, seed)
     outcomes = []
     if book:
-        with container.uow() as uow:
-            shifts = uow.presence.shifts(t.id, [s.id for s in t.sites], start,
-                                         start + timedelta(days=days + t.booking.horizon_days + 1))
-        from mutualis.engines.fcfs import Calendar
-        from mutualis.engines.slots import Busy
-
-        calendar = Calendar()
-        with container.uow() as uow:
-            codes = [e.id for e in t.equipment]
-            window = (datetime.combine(start, datetime.min.time(), UTC) - timedelta(days=1),
-                      datetime.combine(start, datetime.min.time(), UTC) + timedelta(days=days + 90))
-            for appt, _ in uow.appointments.busy(t.id, codes, *window):
-                calendar.add(appt.equipment, Busy(to_local(appt.start, t), to_local(appt.end, t)))
         with out.status(f"booking {len(generated)} orders first-come first-served…"):
-            outcomes = serve(t, generated, shifts, communes, Access.POOLED, calendar)
+            outcomes = serve_first_come(container.uow(), t, generated, communes, start, days)
     with out.status("storing…"):
         report = import_demand(container.uow(), t, generated, outcomes=outcomes, actor=_cli_actor(), now=_now())
     return (f"{report.orders} orders for {report.patients} new patients, "

@@ -5,15 +5,27 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from mutualis.domain.audit import Action, AuditEvent
 from mutualis.domain.orders import Appointment, Order, OrderStatus
 from mutualis.domain.territory import Territory
 from mutualis.engines.demand import GeneratedOrder
-from mutualis.engines.fcfs import Outcome
+from mutualis.engines.fcfs import Access, Calendar, Outcome, serve
 from mutualis.services.booking import to_utc
-from mutualis.services.ports import UnitOfWork
+from mutualis.services.ports import CommuneIndex, UnitOfWork
+
+
+def serve_first_come(uow: UnitOfWork, t: Territory, generated: Sequence[GeneratedOrder], communes: CommuneIndex,
+                     start: date, days: int) -> list[Outcome]:
+    """Place ``generated`` first-come first-served on the pooled machines, around what is already
+    booked and with the stored presence (nothing is written; :func:`import_demand` stores)."""
+    first = datetime.combine(start, time()) - timedelta(days=1)
+    until = first + timedelta(days=days + t.booking.horizon_days + 2)
+    with uow:
+        shifts = uow.presence.shifts(t.id, [s.id for s in t.sites], first.date(), until.date())
+        booked = uow.appointments.booked(t.id, [e.id for e in t.equipment], first, until, t.timezone)
+    return serve(t, generated, shifts, communes, Access.POOLED, Calendar({k: list(v) for k, v in booked.items()}))
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, delete, func, insert, or_, select, update
 
 from mutualis.adapters.db import cache
 from mutualis.adapters.db import tables as T
@@ -75,8 +75,6 @@ class PatientRepository:
         ).inserted_primary_key[0]  # type: ignore[index]
         return Patient(**{**p.__dict__, "id": pid})
 
-    def add_many(self, territory: str, patients: Sequence[Patient], now: datetime) -> list[int]:
-        return [self.add(territory, p, now).id or 0 for p in patients]
 
     def get(self, territory: str, patient_id: int) -> Patient | None:
         row = (
@@ -241,24 +239,6 @@ class AppointmentRepository:
         )
         self._touch(T.equipment.c.id == select(T.appointments.c.equipment_id).where(
             T.appointments.c.id == appointment_id).scalar_subquery())
-
-    def busy(
-        self, territory: str, codes: Sequence[str], start: datetime, end: datetime
-    ) -> list[tuple[Appointment, str]]:
-        """Live appointments on these machines overlapping [start, end), with each one's exam code."""
-        a, e, o = T.appointments, T.equipment, T.orders
-        q = (
-            select(a.c.id, a.c.order_id, a.c.start_at, a.c.end_at, a.c.active, e.c.code, o.c.exam_code)
-            .join(e, e.c.id == a.c.equipment_id)
-            .join(o, o.c.id == a.c.order_id)
-            .where(
-                e.c.territory_id == territory,
-                e.c.code.in_(list(codes)),
-                a.c.active,
-                and_(a.c.start_at < utc(end), a.c.end_at > utc(start)),
-            )
-        )
-        return [(_appointment(r), r["exam_code"]) for r in self.conn.execute(q).mappings()]
 
     def booked(self, territory: str, codes: Sequence[str], start: datetime, end: datetime, tz: str
                ) -> dict[str, list[Busy]]:
