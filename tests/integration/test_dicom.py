@@ -53,9 +53,10 @@ def world(container: Container, mini: Territory, communes: dict[str, Commune]) -
         server.shutdown()
 
 
-def findscu(port: int, out: Path, *keys: str, aet: str = "MINI_MR1") -> subprocess.CompletedProcess[str]:
+def findscu(port: int, out: Path, *keys: str, aet: str = "MINI_MR1",
+            options: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
     out.mkdir(exist_ok=True)
-    args = [dcmtk("findscu"), "-W", "-aet", aet, "-aec", "MUTUALIS", "-X", "-od", str(out)]
+    args = [dcmtk("findscu"), "-W", "-aet", aet, "-aec", "MUTUALIS", "-X", "-od", str(out), *options]
     for k in keys:
         args += ["-k", k]
     return subprocess.run([*args, "127.0.0.1", str(port)], capture_output=True, text=True, timeout=60,
@@ -105,6 +106,15 @@ def test_latin1_modality_gets_latin1(world: World, tmp_path: Path) -> None:
     assert item.SpecificCharacterSet == "ISO_IR 100" and str(item.PatientName) == "DUPRÉ^Hélène"
     raw = (tmp_path / "l").glob("rsp*.dcm").__next__().read_bytes()
     assert "DUPRÉ".encode("latin-1") in raw
+
+
+@pytest.mark.parametrize("syntax", ["-xi", "-xe", "-xb"])  # implicit and explicit LE: written by us; BE: pynetdicom
+def test_every_transfer_syntax_gets_the_same_answer(world: World, tmp_path: Path, syntax: str) -> None:
+    r = findscu(world.port, tmp_path / "t", "SpecificCharacterSet=ISO_IR 192", *COMMON, options=(syntax,))
+    assert r.returncode == 0, r.stdout + r.stderr
+    (item,) = _answers(tmp_path / "t")
+    assert str(item.PatientName) == "DUPRÉ^Hélène" and item.AccessionNumber == world.order.accession_number
+    assert item.ScheduledProcedureStepSequence[0].ScheduledStationAETitle == "MINI_MR1"
 
 
 def test_unknown_calling_ae_is_refused(world: World, tmp_path: Path) -> None:

@@ -98,13 +98,13 @@ def matches(query: Item, item: Item) -> bool:
     combined = _datetime_range(query)
     for key, wanted in query.items():
         vr = VR.get(key)
-        if vr is None:
+        if vr is None or wanted == "":
             continue
         have = item.get(key, "")
         if vr == "SQ":
-            if not isinstance(wanted, Sequence) or isinstance(wanted, str) or not wanted:
+            if isinstance(wanted, str) or not wanted:
                 continue
-            candidates = have if isinstance(have, Sequence) and not isinstance(have, str) else []
+            candidates = () if isinstance(have, str) else have
             if not any(all(matches(q, c) for q in wanted) for c in candidates):
                 return False
             continue
@@ -128,9 +128,9 @@ def response(query: Item, item: Item) -> dict[str, Value]:
     out: dict[str, Value] = {}
     for key, wanted in query.items():
         have = item.get(key)
-        if VR.get(key) == "SQ" or (isinstance(wanted, Sequence) and not isinstance(wanted, str)):
-            templates = wanted if isinstance(wanted, Sequence) and not isinstance(wanted, str) else []
-            items = have if isinstance(have, Sequence) and not isinstance(have, str) else []
+        if VR.get(key) == "SQ" or not isinstance(wanted, str):
+            templates = () if isinstance(wanted, str) else wanted
+            items = () if have is None or isinstance(have, str) else have
             if not templates:
                 out[key] = [dict(i) for i in items]
             else:

@@ -40,7 +40,7 @@ def known_calling_aes(uow: UnitOfWork) -> dict[str, str]:
 
 
 def _territory_of(uow: UnitOfWork, calling_ae: str) -> Territory:
-    territory_id = uow.worklist.ae_titles().get(calling_ae.strip())
+    territory_id = uow.worklist.territory_of(calling_ae.strip())
     t = uow.territories.get(territory_id) if territory_id else None
     if t is None:
         raise PermissionDenied(f"calling AE title {calling_ae!r} is not a machine of any territory")

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, Select, bindparam, insert, select, update
 
 from mutualis.adapters.db import tables as T
 from mutualis.adapters.db.booking import _order, _patient, utc
@@ -25,6 +26,29 @@ class WorklistRow:
     start: datetime  # UTC
 
 
+_TERRITORY_OF = select(T.equipment.c.territory_id).where(T.equipment.c.ae_title == bindparam("ae"))
+
+
+@lru_cache(maxsize=16)
+def _scheduled_query(start: bool, end: bool, modality: bool, ae_title: bool) -> Select[Any]:
+    """The worklist query with the filters a C-FIND pins down, built once per combination."""
+    a, e, o, p = T.appointments, T.equipment, T.orders, T.patients
+    patient_cols = [c.label(f"p_{c.name}") for c in p.c]
+    q = (select(o, *patient_cols, e.c.code, a.c.start_at).join(e, e.c.id == a.c.equipment_id)
+         .join(o, o.c.id == a.c.order_id).join(p, p.c.id == o.c.patient_id)
+         .where(e.c.territory_id == bindparam("territory"), a.c.active, o.c.status.in_(SCHEDULED_STATES))
+         .order_by(a.c.start_at))
+    if start:
+        q = q.where(a.c.start_at >= bindparam("start"))
+    if end:
+        q = q.where(a.c.start_at < bindparam("end"))
+    if modality:
+        q = q.where(e.c.modality == bindparam("modality"))
+    if ae_title:
+        q = q.where(e.c.ae_title == bindparam("ae"))
+    return q
+
+
 class WorklistRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -34,26 +58,20 @@ class WorklistRepository:
         e = T.equipment
         return dict(self.conn.execute(select(e.c.ae_title, e.c.territory_id).where(e.c.ae_title.is_not(None))).all())
 
+    def territory_of(self, ae_title: str) -> str | None:
+        """The territory of the machine with this AE title."""
+        return self.conn.scalar(_TERRITORY_OF, {"ae": ae_title})
+
     def scheduled(self, territory: str, *, start: datetime | None, end: datetime | None,
                   modality: str | None, ae_title: str | None) -> list[WorklistRow]:
         """Live appointments of scheduled or arrived orders, narrowed by what the query pins down."""
-        a, e, o, p = T.appointments, T.equipment, T.orders, T.patients
-        patient_cols = [c.label(f"p_{c.name}") for c in p.c]
-        q = (select(o, *patient_cols, e.c.code, a.c.start_at).join(e, e.c.id == a.c.equipment_id)
-             .join(o, o.c.id == a.c.order_id).join(p, p.c.id == o.c.patient_id)
-             .where(e.c.territory_id == territory, a.c.active, o.c.status.in_(SCHEDULED_STATES))
-             .order_by(a.c.start_at))
-        if start is not None:
-            q = q.where(a.c.start_at >= utc(start))
-        if end is not None:
-            q = q.where(a.c.start_at < utc(end))
-        if modality:
-            q = q.where(e.c.modality == modality)
-        if ae_title:
-            q = q.where(e.c.ae_title == ae_title)
+        q = _scheduled_query(start is not None, end is not None, bool(modality), bool(ae_title))
+        params = {"territory": territory, "start": start and utc(start), "end": end and utc(end),
+                  "modality": modality, "ae": ae_title}
+        names = [c.name for c in T.patients.c]
         out = []
-        for r in self.conn.execute(q).mappings():
-            patient = _patient({c.name: r[f"p_{c.name}"] for c in p.c})
+        for r in self.conn.execute(q, params).mappings():
+            patient = _patient({n: r[f"p_{n}"] for n in names})
             out.append(WorklistRow(_order(r), patient, r["code"], utc(r["start_at"])))
         return out
 

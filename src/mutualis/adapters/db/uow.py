@@ -76,7 +76,7 @@ class SqlUnitOfWork:
             self._conn.commit()
         except IntegrityError as exc:
             raise Conflict(f"refused by the database: {exc.orig}") from exc
-        self._conn.begin()
+        # no new transaction here: the next statement, if any, begins one (SQLAlchemy's autobegin)
 
     def rollback(self) -> None:
         assert self._conn is not None

@@ -31,6 +31,7 @@ from pynetdicom.sop_class import (  # type: ignore[attr-defined]  # generated at
 )
 from pynetdicom.transport import ThreadedAssociationServer
 
+from mutualis.adapters.dicom import wire
 from mutualis.bootstrap import Container
 from mutualis.domain.errors import MutualisError, NotFound, PermissionDenied, ValidationError
 from mutualis.engines import mwl
@@ -38,6 +39,8 @@ from mutualis.services import dicom
 
 log = logging.getLogger("mutualis.dicom")
 CHARSETS = ("ISO_IR 192", "ISO_IR 100")  # UTF-8, and Latin-1 for the modalities that ask for it
+DUL_POLL_S = 0.0002
+DIRECT_BATCH = 200  # pending responses written per socket send; a C-CANCEL is seen between two
 
 
 def to_item(ds: Dataset) -> dict[str, Any]:
@@ -129,6 +132,9 @@ class DicomService:
         sock = getattr(event.assoc.dul.socket, "socket", None)
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        # pynetdicom's DUL thread sleeps this long between polls when idle (1 ms by default),
+        # which a modality pays on every request and again on every final response
+        event.assoc.dul._run_loop_delay = DUL_POLL_S
         try:
             self._refresh_known()
         except MutualisError as exc:
@@ -144,11 +150,38 @@ class DicomService:
         except Exception as exc:
             yield dimse_status(exc, "C-FIND"), None
             return
+        implicit = wire.little_endian(str(event.context.transfer_syntax))
+        if implicit is not None:
+            try:
+                yield from self._send_direct(event, items, charset, implicit)
+                return
+            except wire.Unencodable as exc:
+                log.info("worklist answer through pynetdicom's encoder: %s", exc)
         for item in items:
             if event.is_cancelled:
                 yield 0xFE00, None
                 return
             yield 0xFF00, to_dataset(item, charset)
+
+    def _send_direct(self, event: Any, items: list[dict[str, mwl.Value]], charset: str,
+                     implicit: bool) -> Iterator[tuple[int, Dataset | None]]:
+        """Write the pending responses onto the socket ourselves, in batches (a C-CANCEL is
+        honoured between batches); pynetdicom then sends the final response. Nothing else is
+        sent on this association while its C-FIND is being answered, so the PDUs cannot
+        interleave with pynetdicom's. Raises :class:`wire.Unencodable` before sending anything."""
+        assoc = event.assoc
+        batches = [wire.pending_responses(
+            items[i:i + DIRECT_BATCH], message_id=int(event.request.MessageID),
+            sop_class_uid=str(event.request.AffectedSOPClassUID), context_id=int(event.context.context_id),
+            charset=charset, implicit=implicit, max_pdu=int(assoc.requestor.maximum_length or 0))
+            for i in range(0, len(items), DIRECT_BATCH)]
+        for data in batches:
+            if event.is_cancelled:
+                yield 0xFE00, None
+                return
+            if not assoc.is_established:
+                return
+            assoc.dul.socket.send(data)
 
     def on_n_create(self, event: Any) -> tuple[int, Dataset | None]:
         calling = event.assoc.requestor.ae_title.strip()
