@@ -231,7 +231,7 @@ def demand_generate(
 
 @app.command("bench")
 def bench(
-    name: Annotated[str, typer.Argument(help="booking or mwl")],
+    name: Annotated[str, typer.Argument(help="booking, mwl or reading")],
     json_file: Annotated[Path | None, typer.Option("--json", help="also write the results as JSON")] = None,
     days: Annotated[int, typer.Option(help="days of demand for the pooled-versus-silos comparison")] = 28,
     seed: int = 1,
@@ -243,6 +243,7 @@ def bench(
     queries: Annotated[int, typer.Option(help="mwl: queries timed one per association")] = 30,
     per_association: Annotated[int, typer.Option(help="mwl: queries sent over one association")] = 50,
     backend: Annotated[str, typer.Option(help="mwl: sqlite or postgresql (a fresh database)")] = "sqlite",
+    territory: Annotated[str, typer.Option(help="reading: territory id (territories/ID.toml)")] = "aveyron-pimm",
 ) -> None:
     """Run a benchmark: ours beside the baseline, in one run."""
     root = Path(__file__).resolve().parents[3]
@@ -263,8 +264,15 @@ def bench(
         run_mwl(json_file, sizes=counts, queries=queries, per_association=per_association, seed=seed,
                 backend=backend)
         return
+    if name == "reading":
+        if not (root / "territories" / f"{territory}.toml").is_file():
+            raise ValidationError(Problem("--territory", f"no territory file territories/{territory}.toml"))
+        from bench.reading import run as run_reading
+
+        run_reading(json_file, territory=territory, seed=seed)
+        return
     if name != "booking":
-        raise ValidationError(Problem("NAME", f"unknown benchmark {name!r} (available: booking, mwl)"))
+        raise ValidationError(Problem("NAME", f"unknown benchmark {name!r} (available: booking, mwl, reading)"))
     from bench.booking import run
 
     run(json_file, days=days, seed=seed, timing=timing, searches=searches, appointments=appointments,

@@ -1,0 +1,205 @@
+"""`mutualis bench reading`: one generated day of reading for a territory under three policies —
+each hospital reads its own exams (silo), one pooled FIFO queue, Mutualis dispatch — on the same
+exams, reading times and radiologists (engines/reading_day.py, engines/reading_sim.py).
+
+Printed: per policy and priority, median and 95th-percentile turnaround (images available →
+reading done), share read within due time, late and carried-over exams, the workload spread
+across radiologists and the decision time per event. Then a sensitivity run with every reading
+time multiplied (the reading minutes are assumptions), and the dispatch decision time on a
+larger state: 50 readers (the territory's radiologists, five times) × 200 waiting exams.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, replace
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from bench.booking import pct
+from mutualis.adapters.communes import load_communes
+from mutualis.adapters.territory_file import read_territory_file
+from mutualis.domain.reading import ReadingSettings, may_read
+from mutualis.domain.territory import Profession, Territory
+from mutualis.engines.dispatch import DispatchInstance, Reader, assignment_problems, dispatch_now, dispatch_task, solve
+from mutualis.engines.reading_day import SimDay, SimSettings, build_day
+from mutualis.engines.reading_sim import ROWS, Policy, simulate, summarise
+
+ROOT = Path(__file__).resolve().parents[1]
+console = Console(width=150)
+DAY = date(2026, 11, 24)  # a Tuesday with no machine closure: the same day on every run
+LABELS = {"urgent": "urgent", "inpatient": "inpatient", "outpatient": "outpatient", "screening": "screening L1",
+          "screening_l2": "screening L2", "all": "all (first readings)"}
+
+
+def _minutes(v: float | None) -> str:
+    return "unread" if v is None else f"{v:.0f}" if v >= 10 else f"{v:.1f}"
+
+
+def scaled(day: SimDay, settings: ReadingSettings, factor: float) -> tuple[SimDay, ReadingSettings]:
+    """The same day with every reading time (expected and actual) times ``factor``; exams
+    performed by the radiologist keep their slot and report."""
+    exams = tuple(x if x.report_at else replace(x, minutes=x.minutes * factor, l2_minutes=x.l2_minutes * factor)
+                  for x in day.exams)
+    minutes = {m: v * factor for m, v in settings.reading_minutes.items()}
+    default = settings.default_reading_minutes * factor
+    return replace(day, exams=exams), replace(settings, reading_minutes=minutes, default_reading_minutes=default)
+
+
+def policy_table(title: str, summaries: dict[str, dict[str, Any]]) -> Table:
+    table = Table(title=title)
+    for col in ("policy", "priority", "exams", "median (min)", "p95 (min)", "within due", "late", "carried over",
+                "workload min–max (min), CV", "decision / event (ms)\nmedian · p95"):
+        table.add_column(col, justify="left" if col in ("policy", "priority") else "right")
+    for policy, s in summaries.items():
+        w, d = s["workload"], s["decision"]
+        for i, name in enumerate(ROWS):
+            r = s["rows"][name]
+            if not r["exams"]:
+                continue
+            share = "–" if r["within_due"] is None else f"{100 * r['within_due']:.1f} %"
+            table.add_row(policy if i == 0 else "", LABELS[name], str(r["exams"]), _minutes(r["median_min"]),
+                          _minutes(r["p95_min"]), share, str(r["late"]), str(r["carried_over"]),
+                          f"{w['min_min']:.0f}–{w['max_min']:.0f}, {w['cv']:.2f}" if i == 0 else "",
+                          f"{d['median_ms']:.3f} · {d['p95_ms']:.3f}" if i == 0 and d["events"] else "")
+        table.add_section()
+    return table
+
+
+def sensitivity_table(runs: dict[str, dict[str, dict[str, Any]]]) -> Table:
+    table = Table(title="Sensitivity: every reading time × k (same exams and radiologists)")
+    for col in ("k", "policy", "urgent p95", "urgent within due", "all p95", "all median", "all within due",
+                "carried over", "workload CV"):
+        table.add_column(col, justify="right")
+    for k, summaries in runs.items():
+        for i, (policy, s) in enumerate(summaries.items()):
+            u, a = s["rows"]["urgent"], s["rows"]["all"]
+            table.add_row(k if i == 0 else "", policy, _minutes(u["p95_min"]), f"{100 * (u['within_due'] or 0):.1f} %",
+                          _minutes(a["p95_min"]), _minutes(a["median_min"]), f"{100 * (a['within_due'] or 0):.1f} %",
+                          str(a["carried_over"]), f"{s['workload']['cv']:.2f}")
+        table.add_section()
+    return table
+
+
+def _timed(fn: Callable[[], object], n: int) -> dict[str, float]:
+    samples = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - t0) * 1000)
+    return {"n": n, "median_ms": round(pct(samples, 0.5), 4), "p95_ms": round(pct(samples, 0.95), 4),
+            "max_ms": round(max(samples), 4)}
+
+
+def decision_stress(t: Territory, day: SimDay, settings: ReadingSettings, seed: int, n: int = 200,
+                    copies: int = 5, waiting: int = 200) -> dict[str, Any]:
+    """Dispatch on 50 readers (each radiologist ``copies`` times, on their day's site) × 200
+    waiting exams of the day (repeated when fewer), eligibility by may_read: one reader freed
+    (the usual event), all idle at once (the morning), and the full re-plan (solve)."""
+    rng = random.Random(seed)
+    radiologists = [p for p in t.practitioners if p.profession is Profession.RADIOLOGIST]
+    site_of = {s.rpps: s.site for s in day.sessions if not s.on_call}
+    now = day.start + timedelta(hours=10)
+    readers = [Reader(f"{p.rpps}#{k}", now + timedelta(minutes=rng.randrange(1, 40)), now + timedelta(hours=8),
+                      f"{p.rpps}#{k}", rng.uniform(0, 240)) for p in radiologists for k in range(copies)]
+    sources = [x.task for x in day.exams if x.report_at is None]
+    tasks = [replace(sources[i % len(sources)], id=i, ready_at=now - timedelta(minutes=rng.randrange(0, 120)))
+             for i in range(waiting)]
+    people = {p.rpps: p for p in radiologists}
+    on_duty = frozenset(people)
+    eligible = {task.id: frozenset(r.id for r in readers
+                                   if may_read(people[r.id.split("#")[0]], task, t, on_duty,
+                                               site_of.get(r.id.split("#")[0]), settings) is None)
+                for task in tasks if task.id is not None}
+    queue = [dispatch_task(x, settings) for x in tasks]
+    one_idle = [replace(readers[0], free_at=now)]
+    all_idle = [replace(r, free_at=now) for r in readers]
+    plan = DispatchInstance(now, queue, readers, eligible)
+    solution = solve(plan)
+    return {"readers": len(readers), "waiting": len(queue),
+            "mean_eligible_readers": round(sum(map(len, eligible.values())) / len(eligible), 1),
+            "one_reader_freed": _timed(lambda: dispatch_now(now, queue, one_idle, eligible), n),
+            "all_readers_idle": _timed(lambda: dispatch_now(now, queue, all_idle, eligible), n),
+            "full_replan_solve": _timed(lambda: solve(plan), max(20, n // 10)),
+            "solve_assigned": len(solution.assignments), "solve_unassigned": len(solution.unassigned),
+            "validator_problems": [str(p) for p in assignment_problems(plan, solution)]}
+
+
+def _p95(s: dict[str, Any], row: str) -> float:
+    v = s["rows"][row]["p95_min"]
+    return float("inf") if v is None else float(v)
+
+
+def goal(summaries: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    d, silo, fifo = summaries["dispatch"], summaries["silo"], summaries["fifo"]
+    urgent = d["rows"]["urgent"]
+    beats = {row: {"dispatch": d["rows"][row]["p95_min"], "silo": silo["rows"][row]["p95_min"],
+                   "fifo": fifo["rows"][row]["p95_min"],
+                   "beats_both": _p95(d, row) < min(_p95(silo, row), _p95(fifo, row)),
+                   "at_least_as_good": _p95(d, row) <= min(_p95(silo, row), _p95(fifo, row))}
+             for row in ("urgent", "all")}
+    return {"every_urgent_within_due": urgent["late"] == 0 and urgent["carried_over"] == 0, "p95": beats}
+
+
+def run(json_path: Path | None = None, *, territory: str = "aveyron-pimm", seed: int = 1, day: date = DAY,
+        scales: Sequence[float] = (2.0, 3.0), settings: ReadingSettings | None = None,
+        sim: SimSettings | None = None) -> dict[str, Any]:
+    s, m = settings or ReadingSettings(), sim or SimSettings()
+    t = read_territory_file(ROOT / "territories" / f"{territory}.toml", load_communes())
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, refresh_per_second=4) as progress:
+        step = progress.add_task(f"{t.id}: demand over {m.warmup_days} days before {day}, booked FCFS", total=1)
+        the_day = build_day(t, load_communes(), day, seed, s, m)
+        progress.advance(step)
+        step = progress.add_task("simulating the policies (with the sensitivity runs)", total=3 * (1 + len(scales)))
+        summaries: dict[str, dict[str, Any]] = {}
+        for p in Policy:
+            summaries[p.value] = summarise(simulate(t, the_day, p, s, m), the_day)
+            progress.advance(step)
+        sensitivity: dict[str, dict[str, dict[str, Any]]] = {}
+        for k in scales:
+            d, ks = scaled(the_day, s, k)
+            sensitivity[f"×{k:g}"] = {p.value: summarise(simulate(t, d, p, ks, m), d) for p in Policy}
+            progress.advance(step, 3)
+        step = progress.add_task("dispatch decision time, 50 readers × 200 waiting exams", total=1)
+        stress = decision_stress(t, the_day, s, seed)
+        progress.advance(step)
+    exams = [x.task for x in the_day.exams]
+    title = (f"{t.name}: {len(exams)} exams ready on {day} (seed {seed}; "
+             f"{sum(x.priority.value == 'urgent' for x in exams)} urgent), {len({x.rpps for x in the_day.sessions})} "
+             f"radiologists; turnaround = images available → reading done")
+    console.print(policy_table(title, summaries))
+    console.print(sensitivity_table(sensitivity))
+    one, all_, full = stress["one_reader_freed"], stress["all_readers_idle"], stress["full_replan_solve"]
+    console.print(f"dispatch decision, {stress['readers']} readers × {stress['waiting']} waiting exams "
+                  f"({stress['mean_eligible_readers']} eligible readers per exam): one reader freed "
+                  f"{one['median_ms']:.3f} ms (p95 {one['p95_ms']:.3f}); all idle {all_['median_ms']:.3f} ms "
+                  f"(p95 {all_['p95_ms']:.3f}); full re-plan (solve) {full['median_ms']:.2f} ms; "
+                  f"validator problems: {len(stress['validator_problems'])}")
+    g = goal(summaries)
+    console.print(f"goal: every urgent exam within due under dispatch: {g['every_urgent_within_due']}; "
+                  + "; ".join(f"p95 {row}: dispatch {_minutes(v['dispatch'])} vs silo {_minutes(v['silo'])}, "
+                              f"fifo {_minutes(v['fifo'])} (beats both: {v['beats_both']})"
+                              for row, v in g["p95"].items()))
+    report: dict[str, Any] = {
+        "territory": t.id, "day": day.isoformat(), "seed": seed, "run_at": datetime.now(UTC).isoformat(),
+        "exams": len(exams), "urgent": sum(x.priority.value == "urgent" for x in exams),
+        "radiologists_on_duty": len({x.rpps for x in the_day.sessions}),
+        "settings": {**{f"{k}_min" if isinstance(v, timedelta) else k: v / timedelta(minutes=1)
+                        if isinstance(v, timedelta) else v for k, v in asdict(s).items()},
+                     "simulation": {k: str(v) if isinstance(v, (date, datetime)) or hasattr(v, "isoformat") else v
+                                    for k, v in asdict(m).items()}},
+        "policies": summaries, "sensitivity": sensitivity, "decision_stress": stress, "goal": g}
+    if json_path:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(report, indent=2, default=str, ensure_ascii=False) + "\n")
+        console.print(f"written {json_path}")
+    return report

@@ -1,0 +1,178 @@
+"""One generated day of reading work for a territory: the exams that become ready, their reading
+times, and the radiologists' sessions. The input of ``reading_sim.py``, the same for every policy.
+
+- Exams: the demand generator (engines/demand.py) over ``warmup_days`` before the day and the
+  day itself, booked first-come first-served on the pooled machines (engines/fcfs.py) as the
+  booking desk does; the exams whose slot falls on the day are acquired then. An exam is ready
+  for reading at the end of its slot, on its machine's site; its due time comes from
+  :class:`~mutualis.domain.reading.ReadingSettings`.
+- Reading times: ``ReadingSettings.minutes_for`` the modality times a log-normal factor of mean
+  1 and spread ``reading_sigma``, drawn once per exam from ``random.Random(seed)``.
+- Exams performed by a radiologist (``radiologist_on_site``: ultrasound, guided acts): a
+  radiologist present on the site (qualified for the modality when one is) performs it during
+  its slot and writes the report right after; those minutes are blocked for reading and the
+  report is the same under every policy.
+- Sessions: the default presence (engines/presence.py) of the day, minus those blocks, plus one
+  on-call radiologist reading from home from ``on_call_start`` to the end of the horizon (the
+  next morning), for the priorities in ``on_call_priorities``.
+- Screening mammograms: their first-reading outcome (positive, technically insufficient or
+  negative, then a second reading) is drawn once too.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from mutualis.domain.orders import Priority
+from mutualis.domain.reading import ReadingSettings, ReadingTask, TaskKind, new_task
+from mutualis.domain.territory import Commune, Profession, Territory
+from mutualis.engines.demand import generate_demand
+from mutualis.engines.fcfs import Access, serve
+from mutualis.engines.presence import default_presence
+from mutualis.engines.slots import RADIOLOGIST, Shift
+
+
+@dataclass(frozen=True)
+class SimSettings:
+    """The simulation's own numbers (assumptions, none from a source):
+    ``warmup_days`` 21 of demand booked before the day, so that it is as full as a usual day;
+    ``reading_sigma`` 0.35, the spread of the log-normal reading-time factor (mean 1);
+    ``l1_positive_share`` 0.08 and ``insufficient_share`` 0.005 of screening first readings;
+    an on-call radiologist (qualified for ``on_call_qualifications``, rotating by day) reads
+    ``on_call_priorities`` (urgent) from home from ``on_call_start`` (18:30, when the day's
+    radiologists leave) until ``horizon_end`` (08:00 the next morning), where the simulation stops."""
+
+    warmup_days: int = 21
+    reading_sigma: float = 0.35
+    l1_positive_share: float = 0.08
+    insufficient_share: float = 0.005
+    on_call_start: time = time(18, 30)
+    horizon_end: time = time(8, 0)  # the next day
+    on_call_qualifications: tuple[str, ...] = ("CT", "MR")
+    on_call_priorities: tuple[Priority, ...] = (Priority.URGENT,)
+
+
+@dataclass(frozen=True)
+class SimExam:
+    task: ReadingTask  # id = its index in SimDay.exams
+    minutes: float  # actual reading minutes
+    performer: str | None = None  # RPPS of the radiologist who performed and reports it
+    report_at: datetime | None = None  # performed exams: when the report is done
+    l1_outcome: str = ""  # screening: "positive", "insufficient" or "negative" (then an L2)
+    l2_minutes: float = 0.0
+
+
+@dataclass(frozen=True)
+class Session:
+    """A radiologist available to read at one place for a stretch of time (site None: from home)."""
+
+    id: str
+    rpps: str
+    site: str | None
+    start: datetime
+    end: datetime
+    on_call: bool = False
+
+
+@dataclass(frozen=True)
+class SimDay:
+    day: date
+    start: datetime
+    end: datetime
+    exams: tuple[SimExam, ...]
+    sessions: tuple[Session, ...]
+    blocked: Mapping[str, tuple[tuple[datetime, datetime], ...]]  # RPPS → performing blocks
+
+
+def _factor(rng: random.Random, sigma: float) -> float:
+    return math.exp(rng.gauss(-sigma * sigma / 2, sigma)) if sigma > 0 else 1.0
+
+
+def on_call_radiologist(t: Territory, day: date, sim: SimSettings) -> str | None:
+    pool = sorted(p.rpps for p in t.practitioners if p.profession is Profession.RADIOLOGIST
+                  and set(sim.on_call_qualifications) <= set(p.qualifications))
+    return pool[day.toordinal() % len(pool)] if pool else None
+
+
+def _at(day: date, minute: int) -> datetime:
+    return datetime.combine(day, time()) + timedelta(minutes=minute)
+
+
+def _performer(shifts: Sequence[Shift], site: str, start: datetime, end: datetime, wanted: str | None,
+               qualified: Mapping[str, tuple[str, ...]], blocks: Mapping[str, list[tuple[datetime, datetime]]]
+               ) -> str | None:
+    present = [s.rpps for s in shifts if s.site == site and _at(s.day, s.start_min) <= start
+               and end <= _at(s.day, s.end_min)]
+
+    def rank(rpps: str) -> tuple[bool, bool, float, str]:
+        mine = blocks.get(rpps, [])
+        overlaps = any(a < end and start < b for a, b in mine)
+        busy = sum((b - a).total_seconds() for a, b in mine)
+        return (wanted is not None and wanted not in qualified[rpps], overlaps, busy, rpps)
+
+    return min(present, key=rank) if present else None
+
+
+def _sessions(shifts: Sequence[Shift], blocks: Mapping[str, list[tuple[datetime, datetime]]]) -> list[Session]:
+    out: list[Session] = []
+    for s in shifts:
+        cursor, end = _at(s.day, s.start_min), _at(s.day, s.end_min)
+        for a, b in sorted(blocks.get(s.rpps, [])):
+            if a > cursor:
+                out.append(Session(f"{s.rpps}@{s.site}#{len(out)}", s.rpps, s.site, cursor, min(a, end)))
+            cursor = max(cursor, b)
+        if cursor < end:
+            out.append(Session(f"{s.rpps}@{s.site}#{len(out)}", s.rpps, s.site, cursor, end))
+    return [x for x in out if x.start < x.end]
+
+
+def build_day(t: Territory, communes: Mapping[str, Commune], day: date, seed: int,
+              settings: ReadingSettings | None = None, sim: SimSettings | None = None) -> SimDay:
+    """The exams ready on ``day`` and who can read them, for ``seed``."""
+    s, m = settings or ReadingSettings(), sim or SimSettings()
+    first = day - timedelta(days=m.warmup_days)
+    orders = generate_demand(t, communes, first, m.warmup_days + 1, seed)
+    presence = default_presence(t, first, m.warmup_days + 1 + t.booking.horizon_days + 2)
+    booked = [o for o in serve(t, orders, presence, communes, Access.POOLED) if o.start and o.start.date() == day]
+    booked.sort(key=lambda o: (o.start, o.equipment, o.order.requested_at))
+    exams = {x.code: x for x in t.exams}
+    site_of = {e.id: e.site for e in t.equipment}
+    shifts = [x for x in presence if x.day == day and x.role == RADIOLOGIST]
+    qualified = {p.rpps: p.qualifications for p in t.practitioners}
+    rng = random.Random(seed)
+    blocks: dict[str, list[tuple[datetime, datetime]]] = {}
+    out: list[SimExam] = []
+    for o in booked:
+        assert o.start is not None and o.equipment is not None
+        exam = exams[o.order.exam]
+        end = o.start + timedelta(minutes=exam.duration_min)
+        site = site_of[o.equipment]
+        task = new_task(None, f"SIM{len(out):05d}", exam, site, o.order.priority, end, s, id=len(out))
+        minutes = s.minutes_for(task.modality.value) * _factor(rng, m.reading_sigma)
+        draw = rng.random()
+        l2_minutes = s.minutes_for(task.modality.value) * _factor(rng, m.reading_sigma)
+        outcome = ""
+        if task.kind is TaskKind.SCREENING_L1:
+            outcome = ("insufficient" if draw < m.insufficient_share
+                       else "positive" if draw < m.insufficient_share + m.l1_positive_share else "negative")
+        performer = report_at = None
+        if exam.radiologist_on_site:
+            wanted = s.modality_qualifications.get(task.modality.value)
+            performer = _performer(shifts, site, o.start, end, wanted, qualified, blocks)
+            if performer is not None:
+                report_at = end + timedelta(minutes=minutes)
+                blocks.setdefault(performer, []).append((o.start, report_at))
+        out.append(SimExam(task, minutes, performer, report_at, outcome, l2_minutes))
+    sessions = _sessions(shifts, blocks)
+    start = datetime.combine(day, time())
+    horizon = datetime.combine(day + timedelta(days=1), m.horizon_end)
+    on_call = on_call_radiologist(t, day, m)
+    if on_call is not None:
+        sessions.append(Session(f"{on_call}@home", on_call, None, datetime.combine(day, m.on_call_start), horizon,
+                                on_call=True))
+    return SimDay(day, start, horizon, tuple(out), tuple(sessions),
+                  {k: tuple(sorted(v)) for k, v in blocks.items()})

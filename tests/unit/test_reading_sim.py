@@ -1,0 +1,127 @@
+"""The one-day reading simulation: same exams for every policy, seeded, and every rule kept."""
+
+from collections import defaultdict
+from dataclasses import replace
+from datetime import date, datetime
+from itertools import pairwise
+
+import pytest
+
+from mutualis.adapters.territory_file import read_territory_file
+from mutualis.domain.reading import ReadingSettings, TaskKind, may_read
+from mutualis.domain.territory import Commune, Territory
+from mutualis.engines.reading_day import SimDay, SimSettings, build_day
+from mutualis.engines.reading_sim import Policy, PolicyRun, percentile, run_all, simulate, summarise
+from tests.conftest import ROOT
+
+DAY = date(2026, 11, 24)  # a Tuesday
+SIM = SimSettings(warmup_days=10)
+
+
+@pytest.fixture(scope="module")
+def aveyron(communes: dict[str, Commune]) -> Territory:
+    return read_territory_file(ROOT / "territories" / "aveyron-pimm.toml", communes)
+
+
+@pytest.fixture(scope="module")
+def day(aveyron: Territory, communes: dict[str, Commune]) -> SimDay:
+    return build_day(aveyron, communes, DAY, 5, sim=SIM)
+
+
+@pytest.fixture(scope="module")
+def runs(aveyron: Territory, day: SimDay) -> dict[Policy, PolicyRun]:
+    return run_all(aveyron, day, sim=SIM)
+
+
+def test_the_day_has_exams_of_every_priority_ready_on_that_day(day: SimDay) -> None:
+    assert len(day.exams) > 50
+    assert {x.task.priority.value for x in day.exams} >= {"urgent", "inpatient", "outpatient", "screening"}
+    assert all(x.task.ready_at.date() == DAY and x.minutes > 0 for x in day.exams)
+    assert [x.task.id for x in day.exams] == list(range(len(day.exams)))
+    performed = [x for x in day.exams if x.performer]
+    assert performed and all(x.task.modality.value in ("US", "CT") for x in performed)
+    for s in day.sessions:  # performing blocks are not reading time
+        assert s.start < s.end
+        assert not any(a < s.end and s.start < b for a, b in day.blocked.get(s.rpps, ()))
+
+
+def test_same_arrivals_and_reading_times_for_every_policy(day: SimDay, runs: dict[Policy, PolicyRun]) -> None:
+    n = len(day.exams)
+    first = [(r.task.id, r.task.exam, r.task.site, r.task.ready_at, r.task.due_at) for r in runs[Policy.FIFO].readings]
+    for run in runs.values():
+        mine = [(r.task.id, r.task.exam, r.task.site, r.task.ready_at, r.task.due_at) for r in run.readings]
+        assert mine[:n] == first[:n] == [(x.task.id, x.task.exam, x.task.site, x.task.ready_at, x.task.due_at)
+                                        for x in day.exams]
+        for x, r in zip(day.exams, run.readings[:n], strict=True):
+            if r.start and r.end:
+                assert (r.end - r.start).total_seconds() / 60 == pytest.approx(x.minutes)
+
+
+def test_deterministic_for_a_seed(aveyron: Territory, communes: dict[str, Commune], day: SimDay,
+                                  runs: dict[Policy, PolicyRun]) -> None:
+    again = build_day(aveyron, communes, DAY, 5, sim=SIM)
+    assert again == day
+    for policy, run in runs.items():
+        assert simulate(aveyron, again, policy, sim=SIM).readings == run.readings
+    other = build_day(aveyron, communes, DAY, 6, sim=SIM)
+    assert [x.task.exam for x in other.exams] != [x.task.exam for x in day.exams]
+
+
+def test_every_reading_keeps_the_rules(aveyron: Territory, day: SimDay, runs: dict[Policy, PolicyRun]) -> None:
+    people = {p.rpps: p for p in aveyron.practitioners}
+    on_duty = {s.rpps for s in day.sessions}
+    performed = {x.task.id: (x.performer, x.report_at) for x in day.exams if x.performer}
+    for policy, run in runs.items():
+        by_person: dict[str, list[tuple[datetime, datetime]]] = defaultdict(list)
+        first_reader = {r.task.accession: r.reader for r in run.readings if r.task.kind is TaskKind.SCREENING_L1}
+        for r in run.readings:
+            if r.reader is None or r.start is None or r.end is None:
+                continue
+            if r.task.id in performed:  # by its performer, in the performing block, under every policy
+                assert (r.reader, r.end) == performed[r.task.id]
+                continue
+            by_person[r.reader].append((r.start, r.end))
+            where = [s for s in day.sessions if s.rpps == r.reader and s.start <= r.start < s.end]
+            assert len(where) == 1, (policy, r)
+            session = where[0]
+            assert may_read(people[r.reader], r.task, aveyron, on_duty, session.site) is None, (policy, r)
+            if policy is Policy.SILO and not session.on_call:
+                assert session.site == r.task.site
+            if session.on_call:
+                assert r.task.priority.value == "urgent"
+            if r.task.kind is TaskKind.SCREENING_L2:
+                l1 = first_reader[r.task.accession]
+                assert r.reader != l1 and r.task.excluded == (l1,)
+        for spans in by_person.values():
+            spans.sort()
+            assert all(a[1] <= b[0] for a, b in pairwise(spans)), policy
+
+
+def test_only_negative_first_readings_get_a_second_one(day: SimDay, runs: dict[Policy, PolicyRun]) -> None:
+    negative = {x.task.accession for x in day.exams if x.l1_outcome == "negative"}
+    run = runs[Policy.DISPATCH]
+    read_l1 = {r.task.accession for r in run.readings if r.task.kind is TaskKind.SCREENING_L1 and r.end}
+    l2 = [r.task.accession for r in run.readings if r.task.kind is TaskKind.SCREENING_L2]
+    assert sorted(l2) == sorted(negative & read_l1)
+    assert any(x.l1_outcome == "negative" for x in day.exams)
+
+
+def test_dispatch_reads_urgent_exams_first(aveyron: Territory, day: SimDay) -> None:
+    # Reading times × 3: queues form, and the order shows.
+    slow = replace(day, exams=tuple(x if x.report_at else replace(x, minutes=x.minutes * 3) for x in day.exams))
+    base = ReadingSettings()
+    settings = replace(base, reading_minutes={m: v * 3 for m, v in base.reading_minutes.items()})
+    results = {p: summarise(simulate(aveyron, slow, p, settings, SIM), slow) for p in (Policy.FIFO, Policy.DISPATCH)}
+    urgent = {p: s["rows"]["urgent"] for p, s in results.items()}  # type: ignore[index]
+    assert urgent[Policy.DISPATCH]["late"] <= urgent[Policy.FIFO]["late"]
+    assert urgent[Policy.DISPATCH]["median_min"] < urgent[Policy.FIFO]["median_min"]
+
+
+def test_summary_counts_and_percentiles(day: SimDay, runs: dict[Policy, PolicyRun]) -> None:
+    s = summarise(runs[Policy.SILO], day)
+    rows = s["rows"]
+    assert isinstance(rows, dict)
+    assert rows["all"]["exams"] == len(day.exams)
+    assert sum(rows[k]["exams"] for k in ("urgent", "inpatient", "outpatient", "screening")) == len(day.exams)
+    assert percentile([3.0, 1.0, 2.0, float("inf")], 0.5) == 2.0
+    assert percentile([1.0, float("inf")], 0.95) == float("inf")
