@@ -27,7 +27,8 @@ from rich.table import Table
 from bench.booking import pct
 from mutualis.adapters.communes import load_communes
 from mutualis.adapters.territory_file import read_territory_file
-from mutualis.domain.reading import ReadingSettings, may_read
+from mutualis.domain.reading import may_read
+from mutualis.domain.reading_settings import ReadingSettings
 from mutualis.domain.territory import Profession, Territory
 from mutualis.engines.dispatch import DispatchInstance, Reader, assignment_problems, dispatch_now, dispatch_task, solve
 from mutualis.engines.reading_day import SimDay, SimSettings, build_day

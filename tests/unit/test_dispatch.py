@@ -6,7 +6,8 @@ from datetime import datetime, timedelta
 from itertools import pairwise
 
 from mutualis.domain.orders import Priority
-from mutualis.domain.reading import ReadingSettings, ReadingTask, TaskKind
+from mutualis.domain.reading import ReadingTask
+from mutualis.domain.reading_settings import ReadingSettings, TaskKind
 from mutualis.domain.territory import Modality
 from mutualis.engines.dispatch import (
     Assignment,

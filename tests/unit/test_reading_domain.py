@@ -9,9 +9,7 @@ from mutualis.adapters.territory_file import read_territory_file
 from mutualis.domain.errors import Conflict, PermissionDenied, ValidationError
 from mutualis.domain.orders import Priority
 from mutualis.domain.reading import (
-    ReadingSettings,
     ReadingTask,
-    TaskKind,
     TaskStatus,
     claim,
     complete,
@@ -21,10 +19,10 @@ from mutualis.domain.reading import (
     needs_escalation,
     new_task,
     release,
-    settings_problems,
     visible_worklist,
     worklist_key,
 )
+from mutualis.domain.reading_settings import ReadingSettings, TaskKind, settings_problems
 from mutualis.domain.reports import Dose, Report, ReportStatus, addendum, dose_problems, edit, sign
 from mutualis.domain.screening import (
     Acr,

@@ -8,7 +8,8 @@ from itertools import pairwise
 import pytest
 
 from mutualis.adapters.territory_file import read_territory_file
-from mutualis.domain.reading import ReadingSettings, TaskKind, may_read
+from mutualis.domain.reading import may_read
+from mutualis.domain.reading_settings import ReadingSettings, TaskKind
 from mutualis.domain.territory import Commune, Territory
 from mutualis.engines.reading_day import SimDay, SimSettings, build_day
 from mutualis.engines.reading_sim import Policy, PolicyRun, percentile, run_all, simulate, summarise

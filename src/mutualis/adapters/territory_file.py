@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from mutualis.domain.errors import Problem, TerritoryFileError
+from mutualis.domain.reading_settings import ReadingMode, ReadingSettings, settings_problems
 from mutualis.domain.territory import (
     BookingSettings,
     Closure,
@@ -180,6 +181,58 @@ def _booking(r: _Reader) -> BookingSettings:
     return settings
 
 
+def reading_document(s: ReadingSettings) -> dict[str, Any]:
+    """Reading settings as the file (and the database) write them: delays in hours or minutes."""
+    hours = timedelta(hours=1)
+    return {
+        "mode": s.mode.value,
+        "due_hours": {"urgent": s.urgent_due / hours, "inpatient": s.inpatient_due / hours,
+                      "outpatient": s.outpatient_due / hours, "screening_first": s.screening_first_due / hours,
+                      "screening_second": s.screening_second_due / hours},
+        "claim_lapse_minutes": s.claim_lapse / timedelta(minutes=1),
+        "escalation_share": s.escalation_share,
+        "l1_yearly_minimum": s.l1_yearly_minimum,
+        "l2_yearly_minimum": s.l2_yearly_minimum,
+        "reading_minutes": dict(s.reading_minutes),
+    }
+
+
+def reading_settings(problems: list[Problem], path: str, table: Mapping[str, Any]) -> ReadingSettings:
+    """``[territory.reading]``: every key optional, defaults from :class:`ReadingSettings`."""
+    r = _Reader(problems, path, table, {"mode", "due_hours", "claim_lapse_minutes", "escalation_share",
+                                        "l1_yearly_minimum", "l2_yearly_minimum", "reading_minutes"})
+    d = ReadingSettings()
+    due = _Reader(problems, f"{path}.due_hours", r.get("due_hours", dict, {}),
+                  {"urgent", "inpatient", "outpatient", "screening_first", "screening_second"})
+
+    def hours(key: str, default: timedelta) -> timedelta:
+        return timedelta(hours=due.get(key, float, default / timedelta(hours=1)))
+
+    minutes = dict(d.reading_minutes)
+    for key, value in r.get("reading_minutes", dict, {}).items():
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            problems.append(Problem(f"{path}.reading_minutes.{key}", "expected a number of minutes"))
+        else:
+            minutes[key] = float(value)
+    settings = ReadingSettings(
+        mode=r.enum("mode", ReadingMode, d.mode) or d.mode,
+        urgent_due=hours("urgent", d.urgent_due), inpatient_due=hours("inpatient", d.inpatient_due),
+        outpatient_due=hours("outpatient", d.outpatient_due),
+        screening_first_due=hours("screening_first", d.screening_first_due),
+        screening_second_due=hours("screening_second", d.screening_second_due),
+        claim_lapse=timedelta(minutes=r.get("claim_lapse_minutes", float, d.claim_lapse / timedelta(minutes=1))),
+        escalation_share=r.get("escalation_share", float, d.escalation_share),
+        l1_yearly_minimum=r.get("l1_yearly_minimum", int, d.l1_yearly_minimum),
+        l2_yearly_minimum=r.get("l2_yearly_minimum", int, d.l2_yearly_minimum),
+        reading_minutes=minutes,
+    )
+    names = {"urgent_due": "due_hours.urgent", "inpatient_due": "due_hours.inpatient",
+             "outpatient_due": "due_hours.outpatient", "screening_first_due": "due_hours.screening_first",
+             "screening_second_due": "due_hours.screening_second", "claim_lapse": "claim_lapse_minutes"}
+    problems += [Problem(f"{path}.{names.get(x.location, x.location)}", x.reason) for x in settings_problems(settings)]
+    return settings
+
+
 def _closure(problems: list[Problem], path: str, table: Any) -> Closure | None:
     r = _Reader(problems, path, table, {"start", "end", "reason"})
     start, end = r.get("start", (date, datetime)), r.get("end", (date, datetime))
@@ -205,7 +258,7 @@ def parse_territory_document(
     """Build the territory a parsed file describes, with every problem found."""
     p: list[Problem] = []
     _Reader(p, "", doc, {"territory", "establishments", "sites", "equipment", "practitioners", "conventions", "exams"})
-    head = _Reader(p, "territory", doc.get("territory", {}), {"id", "name", "timezone", "travel", "booking"})
+    head = _Reader(p, "territory", doc.get("territory", {}), {"id", "name", "timezone", "travel", "booking", "reading"})
     travel_r = _Reader(p, "territory.travel", head.get("travel", dict, {}), {"detour_factor", "road_speed_kmh"})
     travel = TravelSettings(travel_r.get("detour_factor", float, 1.3), travel_r.get("road_speed_kmh", float, 60.0))
     if travel.detour_factor < 1 or travel.road_speed_kmh <= 0:
@@ -343,6 +396,7 @@ def parse_territory_document(
         timezone=head.text("timezone", "Europe/Paris"),
         travel=travel,
         booking=booking,
+        reading=reading_settings(p, "territory.reading", head.get("reading", dict, {})),
         establishments=_sections(p, doc, "establishments", establishment),
         sites=_sections(p, doc, "sites", site),
         equipment=_sections(p, doc, "equipment", equipment),
@@ -407,6 +461,7 @@ def territory_document(t: Territory, communes: Mapping[str, Commune]) -> dict[st
             "timezone": t.timezone,
             "travel": {"detour_factor": t.travel.detour_factor, "road_speed_kmh": t.travel.road_speed_kmh},
             "booking": asdict(t.booking),
+            "reading": reading_document(t.reading),
         },
         "establishments": [{"finess": e.finess, "name": e.name, "kind": e.kind} for e in t.establishments],
         "sites": [site(s) for s in t.sites],

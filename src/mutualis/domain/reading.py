@@ -17,24 +17,14 @@ Pure: standard library and the domain only.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 from enum import StrEnum
 
 from mutualis.domain.errors import Conflict, PermissionDenied, Problem, ValidationError
 from mutualis.domain.orders import Priority
+from mutualis.domain.reading_settings import ReadingSettings, TaskKind
 from mutualis.domain.territory import Exam, Modality, Platform, Practitioner, Profession, Territory
-
-
-class ReadingMode(StrEnum):
-    PULL = "pull"  # radiologists claim exams from the shared worklist
-    PUSH = "push"  # Mutualis assigns each exam (engines/dispatch.py)
-
-
-class TaskKind(StrEnum):
-    SINGLE = "single"
-    SCREENING_L1 = "screening_l1"
-    SCREENING_L2 = "screening_l2"
 
 
 class TaskStatus(StrEnum):
@@ -47,81 +37,6 @@ class TaskStatus(StrEnum):
 PRIORITY_RANK: Mapping[Priority, int] = {
     Priority.URGENT: 0, Priority.INPATIENT: 1, Priority.OUTPATIENT: 2, Priority.SCREENING: 3,
 }
-
-
-def _default_reading_minutes() -> dict[str, float]:
-    return {"DX": 4.0, "CR": 4.0, "US": 5.0, "CT": 15.0, "MR": 20.0, "MG": 3.0}
-
-
-def _default_qualifications() -> dict[str, str]:
-    return {"MR": "MR", "CT": "CT", "US": "US", "MG": "mammo-L1"}
-
-
-@dataclass(frozen=True)
-class ReadingSettings:
-    """The reading rules of a territory, each default with its source or marked as an assumption.
-
-    - Due times after the images are available: urgent 1 h, inpatient 24 h, outpatient 72 h,
-      screening second reading 15 days (source: DOMAIN.md); screening first reading 72 h
-      (assumption: an outpatient's delay; the programme has L1 read during the visit, a
-      territory whose L1 readers sit beside the mammograph sets it shorter).
-    - ``claim_lapse`` 30 min: a claim idle that long returns the exam to the worklist (assumption).
-    - ``escalation_share`` 0.25: a waiting exam escalates when less than a quarter of its due
-      delay is left (assumption: 15 min for an urgent exam).
-    - ``mode``: ``pull`` by default (radiologists claim from a shared worklist; push is opt-in).
-    - ``l1_yearly_minimum`` 500 and ``l2_yearly_minimum`` 1,500 screening readings a year
-      (source: DOMAIN.md; another source says 2,000 for L2).
-    - ``reading_minutes`` per modality (assumptions, for push dispatch and the simulation):
-      DX and CR 4, CT 15, MR 20, MG 3 per reading; US 5 for the report alone, the exam itself is
-      performed by the radiologist during its slot; another modality ``default_reading_minutes``.
-    - ``modality_qualifications``: the practitioner qualification needed to read a modality
-      (assumption: the catalogue has no per-exam qualification, and the territory files list
-      ``MR``, ``CT`` and ``US`` among radiologists' qualifications; a diagnostic mammogram needs a
-      screening reader's ``mammo-L1``; DX and CR need none). Screening L1 needs
-      ``l1_qualification``, L2 ``l2_qualification``.
-    """
-
-    urgent_due: timedelta = timedelta(hours=1)
-    inpatient_due: timedelta = timedelta(hours=24)
-    outpatient_due: timedelta = timedelta(hours=72)
-    screening_first_due: timedelta = timedelta(hours=72)
-    screening_second_due: timedelta = timedelta(days=15)
-    claim_lapse: timedelta = timedelta(minutes=30)
-    escalation_share: float = 0.25
-    mode: ReadingMode = ReadingMode.PULL
-    l1_yearly_minimum: int = 500
-    l2_yearly_minimum: int = 1500
-    reading_minutes: Mapping[str, float] = field(default_factory=_default_reading_minutes)
-    default_reading_minutes: float = 10.0
-    modality_qualifications: Mapping[str, str] = field(default_factory=_default_qualifications)
-    l1_qualification: str = "mammo-L1"
-    l2_qualification: str = "mammo-L2"
-
-    def due_after(self, priority: Priority, kind: TaskKind) -> timedelta:
-        if kind is TaskKind.SCREENING_L2:
-            return self.screening_second_due
-        if kind is TaskKind.SCREENING_L1:
-            return self.screening_first_due
-        return {Priority.URGENT: self.urgent_due, Priority.INPATIENT: self.inpatient_due}.get(
-            priority, self.outpatient_due)
-
-    def minutes_for(self, modality: str) -> float:
-        return self.reading_minutes.get(modality, self.default_reading_minutes)
-
-
-def settings_problems(s: ReadingSettings) -> list[Problem]:
-    """Every setting out of range, named by its field."""
-    p = [Problem(name, "must be a positive delay") for name in
-         ("urgent_due", "inpatient_due", "outpatient_due", "screening_first_due", "screening_second_due",
-          "claim_lapse") if getattr(s, name) <= timedelta(0)]
-    if not 0 <= s.escalation_share < 1:
-        p.append(Problem("escalation_share", "must be at least 0 and below 1"))
-    if s.l1_yearly_minimum < 0 or s.l2_yearly_minimum < 0:
-        p.append(Problem("l1_yearly_minimum" if s.l1_yearly_minimum < 0 else "l2_yearly_minimum", "not negative"))
-    p += [Problem(f"reading_minutes.{m}", "not negative") for m, v in s.reading_minutes.items() if v < 0]
-    if s.default_reading_minutes < 0:
-        p.append(Problem("default_reading_minutes", "not negative"))
-    return p
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,8 @@ from datetime import datetime
 from enum import IntEnum, StrEnum
 
 from mutualis.domain.errors import PermissionDenied, Problem, ValidationError
-from mutualis.domain.reading import ReadingSettings, ReadingTask, TaskKind, TaskStatus
+from mutualis.domain.reading import ReadingTask, TaskStatus
+from mutualis.domain.reading_settings import ReadingSettings, TaskKind
 from mutualis.domain.territory import Practitioner
 
 

@@ -16,6 +16,7 @@ from itertools import pairwise
 
 from mutualis.domain.errors import Problem
 from mutualis.domain.identifiers import check_ccam, check_finess, check_insee, check_rpps
+from mutualis.domain.reading_settings import ReadingSettings
 
 
 class Modality(StrEnum):
@@ -220,6 +221,7 @@ class Territory:
     timezone: str = "Europe/Paris"
     travel: TravelSettings = TravelSettings()
     booking: BookingSettings = field(default_factory=BookingSettings)
+    reading: ReadingSettings = field(default_factory=ReadingSettings)
     establishments: tuple[Establishment, ...] = ()
     sites: tuple[Site, ...] = ()
     equipment: tuple[Equipment, ...] = ()

@@ -31,7 +31,8 @@ from itertools import pairwise
 
 from mutualis.domain.errors import Problem
 from mutualis.domain.orders import Priority
-from mutualis.domain.reading import PRIORITY_RANK, ReadingSettings, ReadingTask
+from mutualis.domain.reading import PRIORITY_RANK, ReadingTask
+from mutualis.domain.reading_settings import ReadingSettings
 
 _MINUTE = timedelta(minutes=1)
 Eligibility = Mapping[int, Collection[str]] | Callable[[int, str], bool]

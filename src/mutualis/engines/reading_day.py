@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from mutualis.domain.orders import Priority
-from mutualis.domain.reading import ReadingSettings, ReadingTask, TaskKind, new_task
+from mutualis.domain.reading import ReadingTask, new_task
+from mutualis.domain.reading_settings import ReadingSettings, TaskKind
 from mutualis.domain.territory import Commune, Profession, Territory
 from mutualis.engines.demand import generate_demand
 from mutualis.engines.fcfs import Access, serve

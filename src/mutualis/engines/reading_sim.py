@@ -29,7 +29,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from mutualis.domain.orders import Priority
-from mutualis.domain.reading import ReadingSettings, ReadingTask, TaskKind, may_read
+from mutualis.domain.reading import ReadingTask, may_read
+from mutualis.domain.reading_settings import ReadingSettings, TaskKind
 from mutualis.domain.territory import Territory
 from mutualis.engines.dispatch import Assignment, DispatchTask, Reader, dispatch_now, dispatch_task
 from mutualis.engines.reading_day import SimDay, SimSettings

@@ -16,6 +16,7 @@ from mutualis.domain.orders import OrderStatus, transition
 from mutualis.domain.territory import Territory
 from mutualis.domain.worklist import Mpps, MppsStatus, PerformedSeries, person_name, worklist_item
 from mutualis.engines import mwl
+from mutualis.services import reading
 from mutualis.services.booking import to_local, to_utc
 from mutualis.services.ports import UnitOfWork
 
@@ -183,6 +184,7 @@ def check_pacs(uow: UnitOfWork, territory_id: str, pacs: Callable[[str], Pacs], 
     urls = {s.id: s.pacs_url for s in t.sites}
     clients: dict[str, Pacs] = {}
     found = []
+    site_of = {order_id: site for order_id, _, site in waiting}
     try:
         for order_id, accession, site in waiting:
             url = urls.get(site)
@@ -203,6 +205,9 @@ def check_pacs(uow: UnitOfWork, territory_id: str, pacs: Callable[[str], Pacs], 
         with uow:
             for order_id in found:
                 uow.worklist.mark_images_available(order_id, now)
+                order = uow.orders.get(order_id)
+                if order is not None:
+                    reading.enqueue(uow, t, order, site_of[order_id], now)  # ready for reading
             uow.audit.append(AuditEvent(at=now, actor="pacs", action=Action.UPDATE, resource="order",
                                         territory=t.id, detail={"images_available": found}))
             uow.commit()

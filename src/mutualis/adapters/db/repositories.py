@@ -11,8 +11,10 @@ from typing import Any
 from sqlalchemy import Connection, Table, delete, insert, select, update
 
 from mutualis.adapters.db import tables as T
+from mutualis.adapters.territory_file import reading_document, reading_settings
 from mutualis.domain.accounts import Role, User
 from mutualis.domain.audit import Action, AuditEvent
+from mutualis.domain.reading_settings import ReadingSettings
 from mutualis.domain.territory import (
     BookingSettings,
     Closure,
@@ -92,6 +94,7 @@ class TerritoryRepository:
             "source": source,
             "loaded_at": now,
             "booking": asdict(t.booking),
+            "reading": reading_document(t.reading),
         }
         _TERRITORY_CACHE.pop((c.engine.url.render_as_string(hide_password=False), t.id), None)
         if self.exists(t.id):
@@ -324,6 +327,7 @@ class TerritoryRepository:
             timezone=head["timezone"],
             travel=TravelSettings(head["detour_factor"], head["road_speed_kmh"]),
             booking=BookingSettings(**head["booking"]) if head["booking"] else BookingSettings(),
+            reading=reading_settings([], "reading", head["reading"]) if head["reading"] else ReadingSettings(),
             establishments=tuple(Establishment(r["finess"], r["name"], r["kind"]) for r in est_rows),
             sites=tuple(Site(r["code"], finess[r["establishment_id"]], r["name"], r["insee"], r["pacs_url"])
                         for r in site_rows),

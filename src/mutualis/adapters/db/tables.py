@@ -43,6 +43,7 @@ territories = Table(
     Column("source", Text, nullable=True),
     Column("loaded_at", DateTime(timezone=True), nullable=False),
     Column("booking", JSON, nullable=True),  # BookingSettings; null = defaults
+    Column("reading", JSON, nullable=True),  # ReadingSettings (territory_file.reading_document); null = defaults
     Column("presence_version", Integer, nullable=False, server_default="0"),  # bumped on every presence change
 )
 
@@ -293,5 +294,73 @@ mpps = Table(
     Column("station_ae", String(16), nullable=False),
     Column("series", JSON, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+
+# --- reading and reports (migration 0005) ------------------------------------------------------
+
+reading_tasks = Table(
+    "reading_tasks", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    _territory_fk(),
+    Column("order_id", Integer, ForeignKey("orders.id"), nullable=False),
+    Column("accession", String(16), nullable=False),
+    Column("exam", String(32), nullable=False),
+    Column("modality", String(4), nullable=False),
+    Column("site", String(64), nullable=False),  # code of the acquiring site
+    Column("priority", String(16), nullable=False),
+    Column("kind", String(16), nullable=False),  # single | screening_l1 | screening_l2
+    Column("ready_at", DateTime(timezone=True), nullable=False),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(16), nullable=False),  # waiting | claimed | done | cancelled
+    Column("claimed_by", String(11), nullable=True),
+    Column("claimed_at", DateTime(timezone=True), nullable=True),
+    Column("assigned", Boolean, nullable=False, server_default=text("false")),  # pushed by dispatch
+    Column("escalated", Boolean, nullable=False, server_default=text("false")),
+    Column("excluded", JSON, nullable=False),  # RPPS who may not read it (L2: the L1 reader)
+    Column("done_by", String(11), nullable=True),
+    Column("done_at", DateTime(timezone=True), nullable=True),
+    UniqueConstraint("order_id", "kind", name="uq_reading_tasks_order_kind"),
+)
+Index("ix_reading_tasks_open", reading_tasks.c.territory_id, reading_tasks.c.status)
+
+reports = Table(
+    "reports", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("order_id", Integer, ForeignKey("orders.id"), nullable=False, unique=True),
+    Column("accession", String(16), nullable=False),
+    Column("exam", String(32), nullable=False),
+    Column("modality", String(4), nullable=False),
+    Column("author", String(11), nullable=False),
+    Column("indication", Text, nullable=False),
+    Column("technique", Text, nullable=False),
+    Column("findings", Text, nullable=False),
+    Column("conclusion", Text, nullable=False),
+    Column("dose", JSON, nullable=False),
+    Column("status", String(16), nullable=False),  # draft | signed
+    Column("signed_by", String(11), nullable=True),
+    Column("signed_at", DateTime(timezone=True), nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+report_addenda = Table(
+    "report_addenda", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("report_id", Integer, ForeignKey("reports.id"), nullable=False, index=True),
+    Column("text", Text, nullable=False),
+    Column("author", String(11), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+screening_cases = Table(
+    "screening_cases", metadata,
+    Column("order_id", Integer, ForeignKey("orders.id"), primary_key=True),
+    Column("accession", String(16), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("l1", JSON, nullable=True),  # MammogramReading
+    Column("workup_negative", Boolean, nullable=True),
+    Column("workup_at", DateTime(timezone=True), nullable=True),
+    Column("l2", JSON, nullable=True),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )

@@ -16,6 +16,7 @@ from mutualis.adapters.db.booking import (
     PresenceRepository,
 )
 from mutualis.adapters.db.dicom import MppsRepository, WorklistRepository
+from mutualis.adapters.db.reading import ReadingTaskRepository, ReportRepository, ScreeningRepository
 from mutualis.adapters.db.repositories import AuditLog, TerritoryRepository, UserRepository
 from mutualis.domain.errors import Conflict, MutualisError
 
@@ -56,6 +57,9 @@ class SqlUnitOfWork:
         self.offers = OfferRepository(self._conn)
         self.worklist = WorklistRepository(self._conn)
         self.mpps = MppsRepository(self._conn)
+        self.reading = ReadingTaskRepository(self._conn)
+        self.reports = ReportRepository(self._conn)
+        self.screening = ScreeningRepository(self._conn)
         return self
 
     def __exit__(

@@ -1,0 +1,200 @@
+"""Use cases of the territory's reading worklist: exams enter it when their images are in the
+PACS, radiologists see what they may read, claim it (or are assigned it in push mode), and
+claims lapse; waiting exams near their due time escalate.
+
+Who is on duty and where comes from the presence table (rosters later). Reports and screening
+double reading are in ``services/reports.py``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from mutualis.domain.accounts import Role, User
+from mutualis.domain.audit import Action
+from mutualis.domain.errors import Conflict, NotFound, PermissionDenied, Problem, ValidationError
+from mutualis.domain.orders import Order
+from mutualis.domain.reading import (
+    ReadingTask,
+    TaskStatus,
+    escalate,
+    lapse,
+    may_read,
+    new_task,
+    release,
+    visible_worklist,
+)
+from mutualis.domain.reading_settings import ReadingMode, TaskKind
+from mutualis.domain.screening import ScreeningCase
+from mutualis.domain.territory import Practitioner, Profession, Territory
+from mutualis.engines import dispatch
+from mutualis.services.booking import _audit, _territory
+from mutualis.services.ports import UnitOfWork
+
+PUSH_HORIZON = timedelta(minutes=15)  # push mode hands out what each reader will start within this
+
+
+@dataclass(frozen=True)
+class Duty:
+    """Radiologists present now, and where (``None``: on duty away from any site)."""
+
+    on_duty: frozenset[str]
+    site_of: dict[str, str | None]
+
+
+def duty_now(uow: UnitOfWork, t: Territory, now: datetime) -> Duty:
+    local = now.astimezone(ZoneInfo(t.timezone))
+    minute = local.hour * 60 + local.minute
+    shifts = uow.presence.shifts(t.id, [s.id for s in t.sites], local.date(), local.date())
+    here = {s.rpps: s.site for s in shifts
+            if s.role == Profession.RADIOLOGIST.value and s.rpps and s.start_min <= minute < s.end_min}
+    return Duty(frozenset(here), dict(here))
+
+
+def reader_of(user: User, t: Territory) -> Practitioner:
+    if user.role is not Role.RADIOLOGIST or not user.rpps:
+        raise PermissionDenied("the reading worklist is for radiologists")
+    p = next((x for x in t.practitioners if x.rpps == user.rpps), None)
+    if p is None:
+        raise PermissionDenied(f"RPPS {user.rpps} is not a practitioner of territory {t.id}")
+    return p
+
+
+def enqueue(uow: UnitOfWork, t: Territory, order: Order, site: str, now: datetime) -> ReadingTask | None:
+    """The exam's images are available: it enters the reading worklist (screening: first
+    reading, and its double-reading case opens). Inside the caller's transaction; ``None`` when
+    it is there already."""
+    exam = next((x for x in t.exams if x.code == order.exam), None)
+    if exam is None or exam.modality is None or order.id is None or not order.accession_number:
+        return None
+    task = uow.reading.add(t.id, new_task(order.id, order.accession_number, exam, site, order.priority, now,
+                                          t.reading))
+    if task is not None and task.kind is TaskKind.SCREENING_L1 and uow.screening.get(order.id) is None:
+        uow.screening.save(order.id, ScreeningCase(order.accession_number), now)
+    return task
+
+
+def sweep(uow: UnitOfWork, t: Territory, now: datetime) -> dict[str, int]:
+    """Idle claims lapse, waiting exams near their due time escalate, and in push mode the
+    waiting exams are assigned. Inside the caller's transaction."""
+    counts: Counter[str] = Counter()
+    for task in uow.reading.open(t.id):
+        changed = escalate(lapse(task, now, t.reading), now, t.reading)
+        if changed != task:
+            uow.reading.save(changed, expected=task.status, holder=task.claimed_by)
+            counts["lapsed" if changed.status is not task.status else "escalated"] += 1
+    if t.reading.mode is ReadingMode.PUSH:
+        counts["assigned"] = _push(uow, t, now)
+    return dict(counts)
+
+
+def _push(uow: UnitOfWork, t: Territory, now: datetime) -> int:
+    """Each waiting exam to the eligible radiologist on duty who will finish it soonest
+    (engines/dispatch.py); those they will start within :data:`PUSH_HORIZON` are claimed for them."""
+    duty = duty_now(uow, t, now)
+    tasks = uow.reading.open(t.id)
+    waiting = [x for x in tasks if x.status is TaskStatus.WAITING]
+    if not waiting or not duty.on_duty:
+        return 0
+    people = {p.rpps: p for p in t.practitioners if p.rpps in duty.on_duty}
+    held: Counter[str] = Counter()
+    for x in tasks:
+        if x.status is TaskStatus.CLAIMED and x.claimed_by:
+            held[x.claimed_by] += int(t.reading.minutes_for(x.modality.value))
+    readers = [dispatch.Reader(rpps, now + timedelta(minutes=held[rpps]), person=rpps, minutes_today=held[rpps])
+               for rpps in sorted(people)]
+    by_id = {x.id: x for x in waiting if x.id is not None}
+    eligible = {tid: {r for r in people if may_read(people[r], x, t, duty.on_duty, duty.site_of.get(r),
+                                                    t.reading, now.date()) is None}
+                for tid, x in by_id.items()}
+    instance = dispatch.DispatchInstance(now, tuple(dispatch.dispatch_task(x, t.reading) for x in by_id.values()),
+                                         tuple(readers), eligible)
+    solution = dispatch.solve(instance)
+    assigned = 0
+    for a in solution.assignments:
+        if a.start <= now + PUSH_HORIZON and uow.reading.claim(a.task, a.reader, now, now, assigned=True):
+            assigned += 1
+    return assigned
+
+
+@dataclass(frozen=True)
+class ReaderWorklist:
+    reader: Practitioner
+    on_site: str | None
+    on_duty: bool
+    tasks: list[ReadingTask]
+    counters: dict[str, int]
+
+
+def worklist(uow: UnitOfWork, user: User, territory_id: str, *, address: str | None, now: datetime) -> ReaderWorklist:
+    """What this radiologist may read now, escalated then most urgent first, with counters."""
+    with uow:
+        t = _territory(uow, territory_id)
+        me = reader_of(user, t)
+        sweep(uow, t, now)
+        duty = duty_now(uow, t, now)
+        on_site = duty.site_of.get(me.rpps)
+        tasks = visible_worklist(uow.reading.open(t.id), me, t, duty.on_duty, on_site, t.reading)
+        counters = {
+            "total": len(tasks),
+            "mine": sum(x.claimed_by == me.rpps for x in tasks),
+            "urgent": sum(x.priority.value == "urgent" for x in tasks),
+            "late": sum(x.due_at < now for x in tasks),
+            "escalated": sum(x.escalated for x in tasks),
+            "second_readings": sum(x.kind is TaskKind.SCREENING_L2 for x in tasks),
+        }
+        _audit(uow, user, Action.READ, "reading_worklist", None, t.id, address, now, items=len(tasks))
+        uow.commit()
+    return ReaderWorklist(me, on_site, me.rpps in duty.on_duty, tasks, counters)
+
+
+def task_in_scope(uow: UnitOfWork, user: User, task_id: int, now: datetime) -> tuple[ReadingTask, Territory,
+                                                                                       Practitioner, Duty]:
+    """The task, if it exists and this radiologist's territory holds it."""
+    territory_id = uow.reading.territory_of(task_id)
+    task = uow.reading.get(task_id)
+    if task is None or territory_id is None or (user.territory and user.territory != territory_id):
+        raise NotFound("reading task", str(task_id))
+    t = _territory(uow, territory_id)
+    return task, t, reader_of(user, t), duty_now(uow, t, now)
+
+
+def check_may_read(task: ReadingTask, t: Territory, me: Practitioner, duty: Duty, now: datetime) -> None:
+    reason = may_read(me, task, t, duty.on_duty, duty.site_of.get(me.rpps), t.reading, now.date())
+    if reason is not None:
+        raise PermissionDenied(reason)
+
+
+def claim(uow: UnitOfWork, user: User, task_id: int, *, address: str | None, now: datetime) -> ReadingTask:
+    """Take the exam: atomic, so that two radiologists never hold the same one."""
+    with uow:
+        task, t, me, duty = task_in_scope(uow, user, task_id, now)
+        check_may_read(task, t, me, duty, now)
+        if task.status is TaskStatus.CLAIMED and task.claimed_by == me.rpps:
+            return task
+        if task.status not in (TaskStatus.WAITING, TaskStatus.CLAIMED):
+            raise Conflict(f"this exam is {task.status.value}")
+        if not uow.reading.claim(task_id, me.rpps, now, now - t.reading.claim_lapse):
+            raise Conflict("another radiologist holds this exam")
+        _audit(uow, user, Action.UPDATE, "reading_task", task_id, t.id, address, now, claimed=task.accession)
+        uow.commit()
+    return replace(task, status=TaskStatus.CLAIMED, claimed_by=me.rpps, claimed_at=now)
+
+
+def give_back(uow: UnitOfWork, user: User, task_id: int, *, address: str | None, now: datetime) -> ReadingTask:
+    """Release a claimed exam to the worklist."""
+    with uow:
+        task, t, me, _ = task_in_scope(uow, user, task_id, now)
+        freed = release(task, me.rpps)
+        uow.reading.save(freed, expected=TaskStatus.CLAIMED, holder=me.rpps)
+        _audit(uow, user, Action.UPDATE, "reading_task", task_id, t.id, address, now, released=task.accession)
+        uow.commit()
+    return freed
+
+
+def require_holder(task: ReadingTask, me: Practitioner) -> None:
+    if task.status is not TaskStatus.CLAIMED or task.claimed_by != me.rpps:
+        raise ValidationError(Problem("task", "claim the exam before reporting it"))
