@@ -196,5 +196,7 @@ def give_back(uow: UnitOfWork, user: User, task_id: int, *, address: str | None,
 
 
 def require_holder(task: ReadingTask, me: Practitioner) -> None:
-    if task.status is not TaskStatus.CLAIMED or task.claimed_by != me.rpps:
+    if task.status is TaskStatus.CLAIMED and task.claimed_by != me.rpps:
+        raise PermissionDenied("another radiologist holds this exam")
+    if task.status is not TaskStatus.CLAIMED:
         raise ValidationError(Problem("task", "claim the exam before reporting it"))
