@@ -43,6 +43,8 @@ app.add_typer(pacs_app, name="pacs")
 presence_app = typer.Typer(help="Who is present where (until rosters exist).", no_args_is_help=True)
 app.add_typer(demand_app, name="demand")
 app.add_typer(presence_app, name="presence")
+reading_app = typer.Typer(help="The territory's reading worklist.", no_args_is_help=True)
+app.add_typer(reading_app, name="reading")
 
 out = Console()
 err = Console(stderr=True)
@@ -172,6 +174,20 @@ def _presence(container: Container, t: Territory, start: date, days: int) -> int
     admin = User(_cli_actor(), "command line", Role.ADMIN)
     return set_presence(container.uow(), admin, t.id, start, start + timedelta(days=days - 1),
                         default_presence(t, start, days), address="cli", now=_now())
+
+
+@reading_app.command("sweep")
+def reading_sweep(territory: Annotated[str, typer.Option(help="territory id")]) -> None:
+    """Lapse idle claims, escalate exams near their due time and, in push mode, assign waiting
+    exams (run it every minute or so from cron or a timer; the worklist page also does it)."""
+    from mutualis.services import reading
+
+    container = bootstrap()
+    t = _territory(container, territory)
+    with container.uow() as uow:
+        counts = reading.sweep(uow, t, _now())
+        uow.commit()
+    out.print(f"{t.id}: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "nothing to do"))
 
 
 @presence_app.command("generate")
@@ -396,7 +412,7 @@ def demo(
 ) -> None:
     """Run the whole platform on the embedded default: ./var/ SQLite, both example territories, demo
     accounts, then web + API."""
-    from mutualis.entrypoints.demo import DEMO_PASSWORD, ensure_demo_accounts
+    from mutualis.entrypoints.demo import DEMO_PASSWORD, ensure_demo_accounts, seed_reading
 
     container = bootstrap(_demo_secret(Settings.from_env()))
     with out.status("migrating the database…"):
@@ -413,6 +429,10 @@ def demo(
             has_orders = bool(uow.orders.list(t.id, limit=1))
         if not has_orders:
             out.print(f"{t.id}: " + _generate(container, t, today, days, seed, book=True))
+        reader = next((u for u in users if u.role is Role.RADIOLOGIST and u.territory == t.id and u.rpps), None)
+        if reader is not None and reader.rpps:
+            added = seed_reading(container, t, reader.rpps, _now())
+            out.print(f"{t.id}: {added} exams waiting to be read; {reader.username} is on duty today and tomorrow")
     table = Table(title=f"Demo accounts (password for all: {DEMO_PASSWORD})")
     for column in ("username", "role", "scope"):
         table.add_column(column)

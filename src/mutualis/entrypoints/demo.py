@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from mutualis.bootstrap import Container
 from mutualis.domain.accounts import Role, User
 from mutualis.domain.audit import Action, AuditEvent
+from mutualis.domain.orders import Order, OrderStatus, Priority
 from mutualis.domain.territory import Profession, Territory
-from mutualis.services import accounts
+from mutualis.engines.slots import Shift
+from mutualis.services import accounts, booking, reading
 
 DEMO_PASSWORD = "mutualis-demo"
 
@@ -83,3 +87,51 @@ def ensure_demo_accounts(container: Container) -> list[User]:
                 container.uow(), container.hasher, user, DEMO_PASSWORD, actor="demo", address="cli", now=now
             )
     return users
+
+
+# exams acquired shortly before the demo starts, waiting to be read: (exam, priority, minutes ago)
+READING_BACKLOG = (
+    ("tdm-thorax-inj", Priority.URGENT, 25), ("tdm-crane", Priority.URGENT, 5), ("rx-thorax", Priority.INPATIENT, 90),
+    ("irm-genou", Priority.OUTPATIENT, 240), ("irm-encephale", Priority.OUTPATIENT, 180),
+    ("rx-bassin", Priority.OUTPATIENT, 60), ("tdm-abdo-pelvien-inj", Priority.INPATIENT, 45),
+    ("mammo-depistage", Priority.SCREENING, 300), ("mammo-depistage", Priority.SCREENING, 200),
+    ("mammo-depistage", Priority.SCREENING, 120),
+)
+
+
+def _machine_site(t: Territory, exam: str) -> str | None:
+    x = next((e for e in t.exams if e.code == exam), None)
+    machine = next((m for m in t.equipment if x is not None and m.modality == x.modality
+                    and (not m.exams or exam in m.exams)), None)
+    return machine.site if machine else None
+
+
+def seed_reading(container: Container, t: Territory, radiologist: str, now: datetime) -> int:
+    """For the demo: the demo radiologist on duty around the clock today and tomorrow (a stand-in
+    for the on-call rota, which comes with rosters), and a small backlog of exams to read.
+    Returns the number of exams added to the reading worklist (0 when one exists already)."""
+    today = booking.to_local(now, t).date()
+    tomorrow = today + timedelta(days=1)
+    with container.uow() as uow:
+        me = next(p for p in t.practitioners if p.rpps == radiologist)
+        home = next(s.id for s in t.sites if s.establishment == me.establishment)
+        shifts = [s for s in uow.presence.shifts(t.id, [s.id for s in t.sites], today, tomorrow)
+                  if s.rpps != radiologist]
+        shifts += [Shift(home, d, Profession.RADIOLOGIST.value, 0, 24 * 60, radiologist) for d in (today, tomorrow)]
+        uow.presence.replace(t.id, today, tomorrow, shifts)
+        if uow.reading.open(t.id):
+            uow.commit()
+            return 0
+        patients = sorted({o.patient_id for o in uow.orders.list(t.id, limit=len(READING_BACKLOG) * 5)})
+        added = 0
+        for i, (exam, priority, ago) in enumerate(READING_BACKLOG):
+            site = _machine_site(t, exam)
+            if site is None or not patients:
+                continue
+            at = now - timedelta(minutes=ago)
+            order = uow.orders.add(Order(t.id, patients[i % len(patients)], exam, radiologist, site, priority,
+                                         at.date(), at.date() + timedelta(days=7), "Examen de démonstration",
+                                         status=OrderStatus.ACQUIRED), at)
+            added += reading.enqueue(uow, t, order, site, at) is not None
+        uow.commit()
+    return added
