@@ -102,3 +102,26 @@ def test_missing_required_field(communes: dict[str, Commune]) -> None:
 def test_toml_syntax_error(communes: dict[str, Commune]) -> None:
     problems = _problems(_text() + "\n[[exams]\n", communes)
     assert problems[0].startswith("(syntax):")
+
+
+def test_reading_settings_round_trip_and_errors(communes: dict[str, Commune]) -> None:
+    from datetime import timedelta
+
+    from mutualis.domain.reading_settings import ReadingMode
+
+    base = _text()
+    good = base.replace("[territory]", '[territory]\nreading = { mode = "push", due_hours = { urgent = 0.5 }, '
+                                       "l2_yearly_minimum = 2000, reading_minutes = { CT = 12 } }", 1)
+    t = parse_territory("mini.toml", good, communes)
+    assert t.reading.mode is ReadingMode.PUSH and t.reading.urgent_due == timedelta(minutes=30)
+    assert t.reading.inpatient_due == timedelta(hours=24) and t.reading.l2_yearly_minimum == 2000
+    assert t.reading.reading_minutes["CT"] == 12 and t.reading.reading_minutes["MR"] == 20
+    again = territory_document(t, communes)["territory"]["reading"]
+    assert again["mode"] == "push" and again["due_hours"]["urgent"] == 0.5
+    bad = base.replace("[territory]", '[territory]\nreading = { mode = "shout", due_hours = { urgent = -1, soon = 2 }, '
+                                      "escalation_share = 1.5 }", 1)
+    problems = _problems(bad, communes)
+    assert any("territory.reading.mode" in p for p in problems)
+    assert any("territory.reading.due_hours.urgent" in p for p in problems)
+    assert any("territory.reading.due_hours.soon" in p for p in problems)
+    assert any("territory.reading.escalation_share" in p for p in problems)
