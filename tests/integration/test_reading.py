@@ -64,9 +64,10 @@ def world(container: Container, communes: dict[str, Commune]) -> World:
     _load(container, t, now)
     today = booking.to_local(now, t).date()
     radiologists = [p for p in t.practitioners if p.profession.value == "radiologist"]
-    shifts = [Shift("espalion" if p.rpps == ESPALION else "rodez", today, "radiologist", 0, 24 * 60, p.rpps)
-              for p in radiologists]
-    booking.set_presence(container.uow(), COORD, t.id, today, today, shifts, address=None, now=now)
+    days = [today + timedelta(days=d) for d in (-1, 0, 1)]  # the tests move the clock by up to an hour
+    shifts = [Shift("espalion" if p.rpps == ESPALION else "rodez", day, "radiologist", 0, 24 * 60, p.rpps)
+              for p in radiologists for day in days]
+    booking.set_presence(container.uow(), COORD, t.id, days[0], days[-1], shifts, address=None, now=now)
     with container.uow() as uow:
         nir = "2610312096"
         p = uow.patients.add(t.id, Patient(nir + "123" + nir_key(nir + "123"), "Dupré", "Hélène",
@@ -234,7 +235,7 @@ def test_double_reading_l1_negative_goes_to_another_reader_and_l2_positive_recal
     with world.c.uow() as uow:
         order = uow.orders.get(task.order_id or 0)
     assert order is not None and order.status is OrderStatus.REPORTED
-    found = reports.indicators(world.c.uow(), world.t.id, world.now.year)
+    found = reports.indicators(world.c.uow(), COORD, world.t.id, world.now.year, address=None, now=world.now)
     assert found[L2_RODEZ].l2_only_positives == 1 and found[MARTY].missed_at_l1 == 1
 
 
@@ -274,7 +275,7 @@ def test_push_mode_assigns_and_escalation_flags(world: World) -> None:
     assert stored.claimed_by in {p.rpps for p in world.t.practitioners if "CT" in p.qualifications}
     late = ready(world, "tdm-thorax", "rodez", Priority.URGENT)
     with world.c.uow() as uow:  # nobody on duty an hour later: it waits, and escalates near its due time
-        uow.presence.replace(world.t.id, world.now.date() - timedelta(days=1), world.now.date() + timedelta(days=1),
+        uow.presence.replace(world.t.id, world.now.date() - timedelta(days=2), world.now.date() + timedelta(days=2),
                              [])
         counts = reading.sweep(uow, t, world.now + timedelta(minutes=50))
         uow.commit()

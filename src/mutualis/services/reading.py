@@ -122,11 +122,13 @@ def _push(uow: UnitOfWork, t: Territory, now: datetime) -> int:
 
 @dataclass(frozen=True)
 class ReaderWorklist:
+    territory: Territory  # the whole territory: sites and exams outside the reader's own are named too
     reader: Practitioner
     on_site: str | None
     on_duty: bool
     tasks: list[ReadingTask]
     counters: dict[str, int]
+    patients: dict[int, str]  # order id → patient's display name
 
 
 def worklist(uow: UnitOfWork, user: User, territory_id: str, *, address: str | None, now: datetime) -> ReaderWorklist:
@@ -146,9 +148,16 @@ def worklist(uow: UnitOfWork, user: User, territory_id: str, *, address: str | N
             "escalated": sum(x.escalated for x in tasks),
             "second_readings": sum(x.kind is TaskKind.SCREENING_L2 for x in tasks),
         }
-        _audit(uow, user, Action.READ, "reading_worklist", None, t.id, address, now, items=len(tasks))
+        patients: dict[int, str] = {}
+        for x in tasks:
+            order = uow.orders.get(x.order_id) if x.order_id is not None else None
+            patient = uow.patients.get(t.id, order.patient_id) if order is not None else None
+            if x.order_id is not None and patient is not None:
+                patients[x.order_id] = patient.display_name
+        _audit(uow, user, Action.READ, "reading_worklist", None, t.id, address, now, items=len(tasks),
+               accessions=[x.accession for x in tasks[:50]])
         uow.commit()
-    return ReaderWorklist(me, on_site, me.rpps in duty.on_duty, tasks, counters)
+    return ReaderWorklist(t, me, on_site, me.rpps in duty.on_duty, tasks, counters, patients)
 
 
 def task_in_scope(uow: UnitOfWork, user: User, task_id: int, now: datetime) -> tuple[ReadingTask, Territory,

@@ -46,12 +46,21 @@ FINAL_SCREENING = frozenset({ScreeningState.CLOSED, ScreeningState.RECALL, Scree
 
 
 @dataclass(frozen=True)
+class PastExam:
+    order: Order
+    report: Report | None
+    site: str | None  # where it was done (its machine's site), when it was booked
+    performed_at: datetime | None  # its appointment
+
+
+@dataclass(frozen=True)
 class ReadingPage:
+    territory: Territory  # the whole territory, to name sites outside the reader's own
     task: ReadingTask
     order: Order
     patient: Patient
     report: Report
-    history: list[tuple[Order, Report | None]]  # the patient's other exams, any site, newest first
+    history: list[PastExam]  # the patient's other exams, any site, newest first
     screening: ScreeningCase | None
 
 
@@ -76,12 +85,20 @@ def reading_page(uow: UnitOfWork, user: User, task_id: int, *, address: str | No
         order, patient = _order_and_patient(uow, t, task)
         assert order.id is not None
         report = uow.reports.for_order(order.id) or _template(task, order, me.rpps)
-        history = [(o, uow.reports.for_order(o.id) if o.id is not None else None)
-                   for o in uow.orders.list(t.id, patient_id=patient.id, limit=50) if o.id != order.id]
+        history = [_past(uow, t, o) for o in uow.orders.list(t.id, patient_id=patient.id, limit=50)
+                   if o.id is not None and o.id != order.id]
         case = uow.screening.get(order.id) if task.kind is not TaskKind.SINGLE else None
         _audit(uow, user, Action.READ, "reading_task", task_id, t.id, address, now, accession=task.accession)
         uow.commit()
-    return ReadingPage(task, order, patient, report, history, case)
+    return ReadingPage(t, task, order, patient, report, history, case)
+
+
+def _past(uow: UnitOfWork, t: Territory, o: Order) -> PastExam:
+    assert o.id is not None
+    appointment = uow.appointments.active_for_order(o.id)
+    machine = next((m for m in t.equipment if appointment is not None and m.id == appointment.equipment), None)
+    return PastExam(o, uow.reports.for_order(o.id), machine.site if machine else None,
+                    appointment.start if appointment else None)
 
 
 def _dose(fields: dict[str, Any]) -> Dose | None:
@@ -223,7 +240,14 @@ def record_screening(uow: UnitOfWork, user: User, task_id: int, fields: dict[str
     return case
 
 
-def indicators(uow: UnitOfWork, territory_id: str, year: int) -> dict[str, ReaderIndicators]:
+def indicators(uow: UnitOfWork, user: User, territory_id: str, year: int, *, address: str | None,
+               now: datetime) -> dict[str, ReaderIndicators]:
+    """Screening indicators per reader for a year (the territory's own people only)."""
     with uow:
         t = _territory(uow, territory_id)
-        return reader_indicators(uow.screening.all(t.id), year, t.reading)
+        if user.territory and user.territory != t.id:
+            raise NotFound("territory", territory_id)
+        found = reader_indicators(uow.screening.all(t.id), year, t.reading)
+        _audit(uow, user, Action.READ, "screening_indicators", year, t.id, address, now)
+        uow.commit()
+    return found

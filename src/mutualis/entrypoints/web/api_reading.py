@@ -13,7 +13,6 @@ from pydantic import BaseModel, Field
 from mutualis.adapters import fhir
 from mutualis.bootstrap import Container
 from mutualis.domain.accounts import Role, User
-from mutualis.domain.errors import NotFound
 from mutualis.domain.reading import ReadingTask
 from mutualis.domain.reports import Report
 from mutualis.domain.screening import MammogramReading, ScreeningCase
@@ -206,10 +205,9 @@ def fhir_diagnostic_report(order_id: int, request: Request, c: ContainerDep, use
 
 
 @router.get("/reading/indicators")
-def screening_indicators(territory: str, year: int, c: ContainerDep, user: Coordinator) -> dict[str, Any]:
+def screening_indicators(territory: str, year: int, request: Request, c: ContainerDep,
+                         user: Coordinator) -> dict[str, Any]:
     """Per screening reader: volumes against the yearly thresholds, recall rate, L2-only positives."""
-    if user.territory and user.territory != territory:
-        raise NotFound("territory", territory)
-    found = reports.indicators(c.uow(), territory, year)
+    found = reports.indicators(c.uow(), user, territory, year, address=client_address(request), now=c.clock.now())
     return {rpps: {**ind.__dict__, "l1_volume_met": ind.l1_volume_met, "l2_volume_met": ind.l2_volume_met,
                    "recall_rate": ind.recall_rate} for rpps, ind in found.items()}
