@@ -109,7 +109,7 @@ def lecture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Reading]:
     today = booking.to_local(now, t).date()
     booking.set_presence(container.uow(), COORDINATOR, t.id, today, today + timedelta(days=29), _presence(t, today),
                          address=None, now=now)
-    for user in (COSTES, MARTY, LACOMBE, FABRE):
+    for user in (COSTES, MARTY, LACOMBE, FABRE, AGENT):
         add_user(container.uow(), container.hasher, user, PASSWORD, actor="e2e", address=None, now=now)
     with live_server(container) as url:
         yield Reading(url, container, t)
@@ -262,6 +262,14 @@ def test_claim_report_and_sign_a_ct(browser: Browser, lecture: Reading) -> None:
     page.goto(reading_url)
     expect(page.get_by_role("heading", name="Compte rendu signé")).to_be_visible()
     page.close()
+
+    # the requesting site's secretariat finds the signed report, addendum included, on the order
+    desk = _login(browser, lecture.url, AGENT.username, f"/reservation/commandes/{order.id}")
+    delivered = desk.locator("pre.compte-rendu")
+    expect(delivered).to_contain_text("Pas d'embolie pulmonaire.")
+    expect(delivered).to_contain_text("Nodule pulmonaire de 4 mm")
+    expect(desk.get_by_role("heading", name="Compte rendu (complété par addendum)")).to_be_visible()
+    desk.close()
 
     # a radiologist off duty sees why the list is empty
     off = _login(browser, lecture.url, "radiologue.fabre", "/lecture")

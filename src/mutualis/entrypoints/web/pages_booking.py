@@ -16,15 +16,16 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
+from mutualis.adapters import fhir
 from mutualis.bootstrap import Container
 from mutualis.domain.accounts import User
-from mutualis.domain.errors import Conflict, Problem, ValidationError
+from mutualis.domain.errors import Conflict, NotFound, Problem, ValidationError
 from mutualis.domain.orders import Order, OrderStatus, Patient, Priority, Sex
 from mutualis.domain.territory import WEEKDAYS, Equipment, Exam, Territory
 from mutualis.engines.slots import Proposal
 from mutualis.entrypoints.web.deps import client_address, get_container, page_user
 from mutualis.entrypoints.web.pages import ROLE_FR, templates
-from mutualis.services import booking, territories
+from mutualis.services import booking, reports, territories
 from mutualis.services.booking import BOOKERS, READERS
 
 router = APIRouter(include_in_schema=False)
@@ -304,8 +305,17 @@ def _order_view(request: Request, c: Container, user: User, order_id: int, *, co
         machine, site = names.get(appointment.equipment, (appointment.equipment, ""))
         appt = {"when": when_fr(start), "end": f"{end:%H:%M}", "machine": machine, "site": site,
                 "agenda": f"/agenda/{t.id}/{appointment.equipment}?jour={start.date().isoformat()}&vue=jour"}
+    report = None
+    if order.status is OrderStatus.REPORTED:  # the signed report, delivered back to the requesting site
+        try:
+            _, _, signed, _ = reports.report_for_order(c.uow(), user, order_id, address=address, now=now)
+            label = next((x.label for x in t.exams if x.code == order.exam), order.exam)
+            report = {"text": fhir.report_text(signed, label), "amended": bool(signed.addenda)}
+        except NotFound:
+            report = None  # a screening exam: its readings are recorded as a case, not as a report
     return templates.TemplateResponse(request, "reservation_commande.html", {
         "user": user, "role_fr": ROLE_FR, "t": t, "order": order, "patient": patient, "appt": appt,
+        "report": report,
         "exam": next((x for x in t.exams if x.code == order.exam), None), "commune": c.communes.get(patient.insee),
         "requester": next((p for p in t.practitioners if p.rpps == order.requester), None),
         "site_name": next((s.name for s in t.sites if s.id == order.requesting_site), ""),
