@@ -149,6 +149,9 @@ def test_report_draft_sign_addendum_and_delivery(world: World) -> None:
     task = ready(world, "tdm-thorax", "decazeville")
     me = radiologist(CT_RODEZ)
     reading.claim(world.c.uow(), me, task.id or 0, address=None, now=world.now)
+    page = reports.reading_page(world.c.uow(), me, task.id or 0, address=None, now=world.now)
+    assert page.report.technique.startswith("Acquisition hélicoïdale thoracique")  # the catalogue's template
+    assert page.report.findings.startswith("Parenchyme pulmonaire") and page.report.indication == "Bilan"
     reports.save_draft(world.c.uow(), me, task.id or 0, {"findings": "Pas de nodule.", "conclusion": "Normal."},
                        address=None, now=world.now)
     with pytest.raises(ValidationError) as missing:

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from mutualis.domain.errors import Problem, TerritoryFileError
 from mutualis.domain.reading_settings import ReadingMode, ReadingSettings, settings_problems
 from mutualis.domain.territory import (
+    REPORT_SECTIONS,
     BookingSettings,
     Closure,
     Commune,
@@ -377,8 +378,11 @@ def parse_territory_document(
             p,
             path,
             t,
-            {"code", "label", "kind", "modality", "duration_min", "ccam", "radiologist_on_site", "preparation"},
+            {"code", "label", "kind", "modality", "duration_min", "ccam", "radiologist_on_site", "preparation",
+             "report"},
         )
+        report = _Reader(p, f"{path}.report", r.get("report", dict, {}), set(REPORT_SECTIONS))
+        template = tuple((k, v) for k in REPORT_SECTIONS if isinstance(v := report.get(k, str, ""), str) and v)
         return Exam(
             r.text("code"),
             r.text("label"),
@@ -388,6 +392,7 @@ def parse_territory_document(
             r.get("ccam", str, None),
             r.get("radiologist_on_site", bool, False),
             r.get("preparation", str, ""),
+            template,
         )
 
     territory = Territory(
@@ -501,6 +506,7 @@ def territory_document(t: Territory, communes: Mapping[str, Commune]) -> dict[st
                 "ccam": x.ccam,
                 "radiologist_on_site": x.radiologist_on_site,
                 "preparation": x.preparation,
+                "report": dict(x.report_template),
             }
             for x in t.exams
         ],

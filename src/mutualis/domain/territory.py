@@ -183,6 +183,11 @@ class Exam:
     ccam: str | None = None
     radiologist_on_site: bool = False
     preparation: str = ""
+    # the report's prefilled sections for this exam (REPORT_SECTIONS keys), from the catalogue
+    report_template: tuple[tuple[str, str], ...] = ()
+
+
+REPORT_SECTIONS = ("indication", "technique", "findings", "conclusion")
 
 
 @dataclass(frozen=True)

@@ -64,9 +64,16 @@ class ReadingPage:
     screening: ScreeningCase | None
 
 
-def _template(task: ReadingTask, order: Order, author: str) -> Report:
-    return Report(task.accession, task.exam, task.modality, author, indication=order.clinical_info,
-                  technique=TECHNIQUE.get(task.modality, ""))
+def _template(t: Territory, task: ReadingTask, order: Order, author: str) -> Report:
+    """A new draft: the catalogue's template for the exam, over the modality's technique line;
+    the indication from the order."""
+    exam = next((x for x in t.exams if x.code == task.exam), None)
+    sections = {"technique": TECHNIQUE.get(task.modality, ""), **dict(exam.report_template if exam else ())}
+    if order.clinical_info:
+        sections["indication"] = order.clinical_info
+    return Report(task.accession, task.exam, task.modality, author, indication=sections.get("indication", ""),
+                  technique=sections.get("technique", ""), findings=sections.get("findings", ""),
+                  conclusion=sections.get("conclusion", ""))
 
 
 def _order_and_patient(uow: UnitOfWork, t: Territory, task: ReadingTask) -> tuple[Order, Patient]:
@@ -84,7 +91,7 @@ def reading_page(uow: UnitOfWork, user: User, task_id: int, *, address: str | No
             check_may_read(task, t, me, duty, now)
         order, patient = _order_and_patient(uow, t, task)
         assert order.id is not None
-        report = uow.reports.for_order(order.id) or _template(task, order, me.rpps)
+        report = uow.reports.for_order(order.id) or _template(t, task, order, me.rpps)
         history = [_past(uow, t, o) for o in uow.orders.list(t.id, patient_id=patient.id, limit=50)
                    if o.id is not None and o.id != order.id]
         case = uow.screening.get(order.id) if task.kind is not TaskKind.SINGLE else None
@@ -121,7 +128,7 @@ def save_draft(uow: UnitOfWork, user: User, task_id: int, fields: dict[str, Any]
         require_holder(task, me)
         order, _ = _order_and_patient(uow, t, task)
         assert order.id is not None
-        current = uow.reports.for_order(order.id) or _template(task, order, me.rpps)
+        current = uow.reports.for_order(order.id) or _template(t, task, order, me.rpps)
         draft = edit(replace(current, author=me.rpps), dose=_dose(fields),
                      **{k: fields[k] for k in ("indication", "technique", "findings", "conclusion") if k in fields})
         saved = uow.reports.save(order.id, draft, now)

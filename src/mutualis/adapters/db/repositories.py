@@ -226,6 +226,7 @@ class TerritoryRepository:
                     "ccam": x.ccam,
                     "radiologist_on_site": x.radiologist_on_site,
                     "preparation": x.preparation,
+                    "report_template": dict(x.report_template) or None,
                 }
                 for x in t.exams
             ],
@@ -372,6 +373,7 @@ class TerritoryRepository:
                     r["ccam"],
                     r["radiologist_on_site"],
                     r["preparation"],
+                    tuple((r["report_template"] or {}).items()),
                 )
                 for r in rows(T.exams)
             ),

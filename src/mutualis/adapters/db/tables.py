@@ -167,6 +167,7 @@ exams = Table(
     Column("ccam", String(7), nullable=True),
     Column("radiologist_on_site", Boolean, nullable=False),
     Column("preparation", Text, nullable=False),
+    Column("report_template", JSON, nullable=True),  # prefilled report sections (migration 0005)
     UniqueConstraint("territory_id", "code"),
 )
 

@@ -1,5 +1,6 @@
 """Reading: the territory's reading worklist (tasks), structured reports with their addenda,
-screening double-reading cases, and each territory's reading settings.
+screening double-reading cases, each territory's reading settings, and each exam's report
+template.
 
 A signed report is never changed: the database itself refuses an UPDATE or DELETE of a signed
 report, and addenda are append-only (both databases, by trigger).
@@ -23,6 +24,8 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("territories") as batch:
         batch.add_column(sa.Column("reading", sa.JSON, nullable=True))
+    with op.batch_alter_table("exams") as batch:
+        batch.add_column(sa.Column("report_template", sa.JSON, nullable=True))
     op.create_table(
         "reading_tasks",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -116,5 +119,7 @@ def downgrade() -> None:
         op.execute("DROP FUNCTION IF EXISTS reports_signed_are_final()")
     for table in ("screening_cases", "report_addenda", "reports", "reading_tasks"):
         op.drop_table(table)
+    with op.batch_alter_table("exams") as batch:
+        batch.drop_column("report_template")
     with op.batch_alter_table("territories") as batch:
         batch.drop_column("reading")
