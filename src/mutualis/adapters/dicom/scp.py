@@ -10,6 +10,7 @@ algorithm would hold each of them back for a delayed ACK.
 
 from __future__ import annotations
 
+import gc
 import logging
 import socket
 import threading
@@ -209,7 +210,17 @@ class DicomService:
     def start(self, host: str, port: int, *, block: bool = False) -> ThreadedAssociationServer | None:
         self._refresh_known()
         log.info("DICOM %s listening on %s:%s", self.ae.ae_title, host, port)
-        return self.ae.start_server((host, port), block=block, evt_handlers=self.handlers)
+        # pynetdicom's server runs a full gc.collect() every 60 requests or poll timeouts, to reap
+        # association threads; with our heap that is a 100–200 ms pause for whichever modality is
+        # being answered. Python's own collector reaps them anyway, and the objects made at start-up
+        # (modules, the territory, SQLAlchemy's compiled queries) are frozen out of its way.
+        gc.freeze()
+        if block:
+            return self.ae.start_server((host, port), block=True, evt_handlers=self.handlers)
+        server = self.ae.start_server((host, port), block=False, evt_handlers=self.handlers)
+        if server is not None and hasattr(server, "_gc"):
+            server._gc = [0, -1]  # never equal: no forced collection
+        return server
 
     def stop(self) -> None:
         self.ae.shutdown()
