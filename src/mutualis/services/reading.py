@@ -84,7 +84,10 @@ def sweep(uow: UnitOfWork, t: Territory, now: datetime) -> dict[str, int]:
     for task in uow.reading.open(t.id):
         changed = escalate(lapse(task, now, t.reading), now, t.reading)
         if changed != task:
-            uow.reading.save(changed, expected=task.status, holder=task.claimed_by)
+            try:
+                uow.reading.save(changed, expected=task.status, holder=task.claimed_by)
+            except Conflict:
+                continue  # a radiologist acted on it meanwhile: theirs stands
             counts["lapsed" if changed.status is not task.status else "escalated"] += 1
     if t.reading.mode is ReadingMode.PUSH:
         counts["assigned"] = _push(uow, t, now)
@@ -115,7 +118,9 @@ def _push(uow: UnitOfWork, t: Territory, now: datetime) -> int:
     solution = dispatch.solve(instance)
     assigned = 0
     for a in solution.assignments:
-        if a.start <= now + PUSH_HORIZON and uow.reading.claim(a.task, a.reader, now, now, assigned=True):
+        # only still-waiting exams: a claim taken meanwhile is live, not lapsed
+        if a.start <= now + PUSH_HORIZON and uow.reading.claim(a.task, a.reader, now, now - t.reading.claim_lapse,
+                                                               assigned=True):
             assigned += 1
     return assigned
 

@@ -143,8 +143,12 @@ class ReportRepository:
                   "status": report.status.value, "signed_by": report.signed_by, "signed_at": report.signed_at,
                   "updated_at": now}
         if report.id is None:
-            new_id = self.conn.execute(insert(T.reports).values(order_id=order_id, **values)
-                                       .returning(T.reports.c.id)).scalar_one()
+            try:
+                with self.conn.begin_nested():
+                    new_id = self.conn.execute(insert(T.reports).values(order_id=order_id, **values)
+                                               .returning(T.reports.c.id)).scalar_one()
+            except IntegrityError as exc:
+                raise Conflict("this exam's report was started meanwhile: reload it") from exc
             return replace(report, id=new_id)
         self.conn.execute(update(T.reports).where(T.reports.c.id == report.id).values(values))
         return report
@@ -168,6 +172,11 @@ def _reading(d: dict[str, Any] | None) -> MammogramReading | None:
                             Density(d["density"]), bool(d["technically_insufficient"]))
 
 
+def _case(r: Any) -> ScreeningCase:
+    return ScreeningCase(r["accession"], ScreeningState(r["state"]), _reading(r["l1"]), r["workup_negative"],
+                         _opt(r["workup_at"]), _reading(r["l2"]))
+
+
 class ScreeningRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -175,10 +184,7 @@ class ScreeningRepository:
     def get(self, order_id: int) -> ScreeningCase | None:
         row = self.conn.execute(
             select(T.screening_cases).where(T.screening_cases.c.order_id == order_id)).mappings().first()
-        if row is None:
-            return None
-        return ScreeningCase(row["accession"], ScreeningState(row["state"]), _reading(row["l1"]),
-                             row["workup_negative"], _opt(row["workup_at"]), _reading(row["l2"]))
+        return None if row is None else _case(row)
 
     def save(self, order_id: int, case: ScreeningCase, now: datetime) -> None:
         values = {"accession": case.accession, "state": case.state.value, "l1": _reading_doc(case.l1),
@@ -194,5 +200,4 @@ class ScreeningRepository:
         sc, o = T.screening_cases, T.orders
         rows = self.conn.execute(select(sc).join(o, o.c.id == sc.c.order_id).where(o.c.territory_id == territory)
                                  ).mappings()
-        return [ScreeningCase(r["accession"], ScreeningState(r["state"]), _reading(r["l1"]), r["workup_negative"],
-                              _opt(r["workup_at"]), _reading(r["l2"])) for r in rows]
+        return [_case(r) for r in rows]
