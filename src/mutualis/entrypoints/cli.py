@@ -247,7 +247,7 @@ def demand_generate(
 
 @app.command("bench")
 def bench(
-    name: Annotated[str, typer.Argument(help="booking, mwl or reading")],
+    name: Annotated[str, typer.Argument(help="booking, mwl, reading or schedule")],
     json_file: Annotated[Path | None, typer.Option("--json", help="also write the results as JSON")] = None,
     days: Annotated[int, typer.Option(help="days of demand for the pooled-versus-silos comparison")] = 28,
     seed: int = 1,
@@ -260,6 +260,10 @@ def bench(
     per_association: Annotated[int, typer.Option(help="mwl: queries sent over one association")] = 50,
     backend: Annotated[str, typer.Option(help="mwl: sqlite or postgresql (a fresh database)")] = "sqlite",
     territory: Annotated[str, typer.Option(help="reading: territory id (territories/ID.toml)")] = "aveyron-pimm",
+    size: Annotated[str | None, typer.Option(help="schedule: one size, pimm, ght or region (default: all three)")]
+    = None,
+    time_limit: Annotated[float | None, typer.Option("--time-limit", help="schedule: optimiser time limit, seconds")]
+    = None,
 ) -> None:
     """Run a benchmark: ours beside the baseline, in one run."""
     root = Path(__file__).resolve().parents[3]
@@ -287,8 +291,21 @@ def bench(
 
         run_reading(json_file, territory=territory, seed=seed)
         return
+    if name == "schedule":
+        from bench.schedule import SIZES
+        from bench.schedule import run as run_schedule
+
+        if size is not None and size not in SIZES:
+            raise ValidationError(Problem("--size", f"expected one of {', '.join(SIZES)}"))
+        if time_limit is not None and time_limit <= 0:
+            raise ValidationError(Problem("--time-limit", "must be positive"))
+        chosen = (size,) if size else tuple(SIZES)
+        run_schedule(json_file, sizes=chosen, seed=seed,
+                     time_limits={s: time_limit for s in chosen} if time_limit else None)
+        return
     if name != "booking":
-        raise ValidationError(Problem("NAME", f"unknown benchmark {name!r} (available: booking, mwl, reading)"))
+        raise ValidationError(Problem("NAME", f"unknown benchmark {name!r} (available: booking, mwl, reading, "
+                                              "schedule)"))
     from bench.booking import run
 
     run(json_file, days=days, seed=seed, timing=timing, searches=searches, appointments=appointments,
