@@ -43,17 +43,22 @@ def earliest_anywhere(book: Book, k: int) -> tuple[int, int, int] | None:
     return None
 
 
-def cheapest(book: Book, k: int, days: range | None = None) -> tuple[int, int, int] | None:
-    """(machine, day, start) of the lawful slot of order ``k`` of least cost: on each machine the
-    earliest day is the cheapest (costs grow with the day), so one search per machine."""
+def cheapest(book: Book, k: int, avoid: set[tuple[str, int]] | frozenset[tuple[str, int]] = frozenset(),
+             ) -> tuple[int, int, int] | None:  # fmt: skip
+    """(machine, day, start) of the lawful slot of order ``k`` of least cost, outside the
+    site-days ``avoid``: on each machine the earliest day is the cheapest (costs grow with the
+    day), so one search per machine."""
     cal = book.cal
     best: tuple[int, int, str, int, int, int] | None = None
-    span = days or range(cal.first_day[k], cal.days)
+    span = range(cal.first_day[k], cal.days)
     for i in cal.capable[k]:
         travel = cal.travel_cost(k, i)
+        site = cal.machines[i].site
         for day in span:
             if best is not None and cal.day_cost(k, day) + travel > best[0]:
                 break
+            if (site, day) in avoid:
+                continue
             s = book.earliest(k, i, day)
             if s is not None:
                 cand = (cal.day_cost(k, day) + travel, day * 1440 + s, cal.machines[i].id, i, day, s)

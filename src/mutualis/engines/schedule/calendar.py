@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from mutualis.engines.schedule.instance import ScheduleInstance, ScheduleOrder
 from mutualis.engines.slots import RADIOGRAPHER, RADIOLOGIST
@@ -80,7 +81,7 @@ class Calendar:
                      for i in range(len(self.machines))]  # fmt: skip
         self._segments: dict[tuple[int, int, bool], list[Span]] = {}
         self._latest: dict[tuple[int, int, bool, int], int] = {}
-        self._staff: dict[tuple[str, int, str], int] = {}
+        self._rows: dict[tuple[str, int], list[StaffRow]] = {}
         self._capacity: dict[tuple[int, int, int], int] = {}
         by_exam: dict[tuple[str, str], tuple[int, ...]] = {}
         for o in self.orders:
@@ -239,38 +240,53 @@ class Calendar:
                 max(0, b // g * g - -(-a // g) * g) for a, b in stretches if b // g * g - -(-a // g) * g >= at_least)
         return found
 
-    @staticmethod
-    def staff_kinds_of(modality: str, radiologist: bool) -> tuple[str, ...]:
-        """The staff rows an exam takes part in at its site: radiographers ("rg"), radiographers
-        on its modality's machines ("rg:CT"…), radiologists ("rd") when it needs one."""
-        return ("rg", f"rg:{modality}", "rd") if radiologist else ("rg", f"rg:{modality}")
-
-    def staff_capacity(self, site: str, day: int, kind: str) -> int:
-        """An upper bound on the exam-minutes a site can add that day: ∫ min(P − F, free machines) dt,
-        P the people present (radiographers for "rg" and "rg:<modality>", radiologists for "rd"),
-        F the fixed appointments running (that need one), the free machines those of the
-        modality for "rg:<modality>". Valid because under the staffing rule the exams running at
-        any instant never outnumber the people present, nor the machines."""
-        key = (site, day, kind)
-        found = self._staff.get(key)
+    def staff_rows(self, site: str, day: int) -> list[StaffRow]:
+        """The staff capacities that may bind at ``site`` that day (see :class:`StaffRow`): the
+        radiographers of the site, of each modality's machines, of the machines open only inside
+        a window [a, b) of the day's openings, and the radiologists."""
+        key = (site, day)
+        found = self._rows.get(key)
         if found is None:
-            found = self._staff[key] = self._staff_capacity(site, day, kind)
+            found = self._rows[key] = self._staff_rows(site, day)
         return found
 
-    def staff_binds(self, site: str, day: int, kind: str) -> bool:
-        """Whether a staff row may hold the site below what its machines (of the modality) and its
-        whole staff can give that day; the others need not be written."""
-        machines = self.site_machines[site] if ":" not in kind else [
-            i for i in self.site_machines[site] if self.machines[i].modality == kind[3:]]
-        room = sum(self.capacity(i, day) for i in machines)
-        if ":" in kind:
-            room = min(room, self.staff_capacity(site, day, "rg"))
-        return self.staff_capacity(site, day, kind) < room
+    def _staff_rows(self, site: str, day: int) -> list[StaffRow]:
+        machines = [i for i in self.site_machines[site] if self.open[i][day]]
+        if not machines:
+            return []
+        everything = frozenset(machines)
+        whole = self._staff_capacity(site, day, everything, False)
+        subsets: dict[frozenset[int], str] = {everything: "rg"}
+        for modality in sorted({self.machines[i].modality for i in machines}):
+            same = frozenset(i for i in machines if self.machines[i].modality == modality)
+            subsets.setdefault(same, f"rg:{modality}")
+        starts = sorted({a for i in machines for a, _ in self.open[i][day]})
+        ends = sorted({b for i in machines for _, b in self.open[i][day]})
+        for a in starts:
+            for b in ends:
+                inside = frozenset(i for i in machines if all(a <= x and y <= b for x, y in self.open[i][day]))
+                if a < b and inside:
+                    subsets.setdefault(inside, f"rg:{a}-{b}")
+        rows = []
+        for members, kind in subsets.items():  # kept when below its machines' own capacity (and the site's)
+            cap = whole if members == everything else self._staff_capacity(site, day, members, False)
+            limit = sum(self.capacity(i, day) for i in members)
+            if cap < (limit if members == everything else min(limit, whole)):
+                rows.append(StaffRow(kind, members, False, cap))
+        rad = frozenset(i for i in machines if i in self.radiologist_machines)
+        if rad:
+            cap = self._staff_capacity(site, day, everything, True)
+            if cap < sum(self.capacity(i, day) for i in rad):
+                rows.append(StaffRow("rd", everything, True, cap))
+        return rows
 
-    def _staff_capacity(self, site: str, day: int, kind: str) -> int:
-        radiologist = kind == "rd"
+    def _staff_capacity(self, site: str, day: int, machines: frozenset[int], radiologist: bool) -> int:
+        """An upper bound on the exam-minutes ``machines`` of ``site`` can add that day:
+        ∫ min(P − F, free machines among them) dt, P the people present (radiographers, or
+        radiologists for exams that need one), F the fixed appointments of the site running
+        (that need one). Valid because under the staffing rule the exams running at any
+        instant never outnumber the people present, nor the machines."""
         role = RADIOLOGIST if radiologist else RADIOGRAPHER
-        modality = kind[3:] if ":" in kind else None
         events: list[tuple[int, int, int]] = []  # (minute, which, +1/-1); which: 0 P, 1 F, 2 free machine
         for a, b in self.shifts.get((site, day, role), ()):
             events += [(a, 0, 1), (b, 0, -1)]
@@ -278,7 +294,7 @@ class Calendar:
             for a, b, rad in self.fixed[i, day]:
                 if rad or not radiologist:
                     events += [(a, 1, 1), (b, 1, -1)]
-            if modality is None or self.machines[i].modality == modality:
+            if i in machines:
                 for a, b in self.free[i][day]:
                     events += [(a, 2, 1), (b, 2, -1)]
         events.sort()
@@ -288,6 +304,22 @@ class Calendar:
             count[which] += step
             last = minute
         return total
+
+
+@dataclass(frozen=True)
+class StaffRow:
+    """A staff capacity of a site-day: the exam-minutes on ``machines`` (of exams that need a
+    radiologist, when ``radiologist``) ≤ ``capacity``. With one radiographer on a Saturday, the
+    X-ray rooms and scanners open 08:30–12:30 cannot get more than those four hours however long
+    the MRI stays open."""
+
+    kind: str
+    machines: frozenset[int]
+    radiologist: bool
+    capacity: int
+
+    def takes(self, machine: int, radiologist: bool) -> bool:
+        return machine in self.machines and (radiologist or not self.radiologist)
 
 
 def _union(spans: Sequence[Span]) -> list[Span]:

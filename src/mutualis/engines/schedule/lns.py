@@ -1,10 +1,11 @@
 """Large-neighbourhood search on a complete plan, with the exact timed model (CP-SAT).
 
 A neighbourhood is a set of site-days: every plan placement there is freed and may move to
-any capable machine of those site-days (fixed appointments stay); the timed model re-solves
-them from the current placements (its hint, so it never does worse) and the answer is kept
-when the objective drops. The rest of the plan does not change: staffing and machines are
-per site-day, so nothing outside can be broken.
+any capable machine of those site-days, or leave for its best slot outside them at that slot's
+cost (fixed appointments stay); the timed model re-solves them from the current placements
+(its hint) and the answer is kept when the objective drops, else everything goes back. The
+rest of the plan does not change: staffing and machines are per site-day, so nothing outside
+can be broken (orders leaving take free slots, checked by :class:`.book.Book`).
 
 Neighbourhoods are drawn around the orders that cost most above what they could cost (the
 order's cheapest option on an empty calendar): for an order placed on day d, the sites of the
@@ -17,6 +18,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 
+from mutualis.engines.schedule.baseline import cheapest
 from mutualis.engines.schedule.book import Book
 from mutualis.engines.schedule.calendar import Calendar
 from mutualis.engines.schedule.model import TimedModel
@@ -41,8 +43,13 @@ def neighbourhood(cal: Calendar, book: Book, k: int, sites: int = 3, span: int =
     return {(cal.machines[i].site, d)} | {(s, day) for s in ranked[:sites] for day in days}
 
 
+def _cost(cal: Calendar, k: int, i: int, d: int, s: int) -> int:
+    return cal.cost(k, i, d) + cal.inst.weights.overtime_per_minute * cal.overtime(i, d, s + cal.minutes(k))
+
+
 def reoptimise(cal: Calendar, book: Book, area: set[tuple[str, int]], seconds: float, seed: int = 0) -> int:
-    """Re-solve the placements of ``area`` exactly; returns the objective gained (0: unchanged)."""
+    """Re-solve the placements of ``area`` exactly; returns the objective gained (0: unchanged).
+    An order may also leave the area for its best slot outside, at that slot's cost."""
     freed = [k for k, (i, d, _) in book.where.items() if (cal.machines[i].site, d) in area]
     if not freed or len(freed) > MAX_FREED:
         return 0
@@ -53,17 +60,31 @@ def reoptimise(cal: Calendar, book: Book, area: set[tuple[str, int]], seconds: f
     options = {k: [(i, day) for day in machines for i in machines[day]
                    if i in cal.capable[k] and cal.feasible(k, i, day)] for k in freed}  # fmt: skip
     before = {k: book.where[k] for k in freed}
-    cost_before = sum(cal.cost(k, i, d) + cal.inst.weights.overtime_per_minute * cal.overtime(i, d, s + cal.minutes(k))
-                      for k, (i, d, s) in before.items())  # fmt: skip
-    tm = TimedModel.build(cal, options)
-    out, plan = tm.solve(seconds, before, workers=2, seed=seed)
-    if not plan or len(plan) < len(freed) or out.objective >= cost_before:
-        return 0
+    cost_before = sum(_cost(cal, k, *at) for k, at in before.items())
     for k in freed:
         book.remove(k)
-    for p in plan:
-        book.place(cal.o[p.order], cal.m[p.machine], p.day, p.minute)
-    return int(cost_before - out.objective)
+    exits = {k: cheapest(book, k, area) for k in freed}
+    exit_cost = {k: _cost(cal, k, *at) if at is not None else cal.unplaced_cost(k) for k, at in exits.items()}
+    out, plan = TimedModel.build(cal, options, exit_cost).solve(seconds, before, workers=2, seed=seed)
+    if plan and out.objective < cost_before:
+        for p in plan:
+            book.place(cal.o[p.order], cal.m[p.machine], p.day, p.minute)
+        inside = {cal.o[p.order] for p in plan}
+        cost_after = sum(_cost(cal, k, *book.where[k]) for k in inside)
+        for k in sorted((k for k in freed if k not in inside), key=lambda k: -exit_cost[k]):
+            at = cheapest(book, k, area)
+            if at is None:
+                cost_after = cost_before + 1
+                break
+            book.place(k, *at)
+            cost_after += _cost(cal, k, *at)
+        if cost_after < cost_before:
+            return cost_before - cost_after
+        for k in [k for k in freed if k in book.where]:
+            book.remove(k)
+    for k, at in before.items():
+        book.place(k, *at)
+    return 0
 
 
 def improve(cal: Calendar, book: Book, deadline: float, seed: int = 0, objective: int = 0,

@@ -148,11 +148,15 @@ class TimedModel:
     overtime: list[tuple[cp_model.IntVar, int]] = field(default_factory=list)  # (minutes, weight)
     model: cp_model.CpModel = field(default_factory=cp_model.CpModel)
 
+    exit_cost: Mapping[int, int] = field(default_factory=dict)  # order → cost of leaving (else unplaced cost)
+
     @classmethod
-    def build(cls, cal: Calendar, options: Mapping[int, Sequence[tuple[int, int]]]) -> TimedModel:
+    def build(cls, cal: Calendar, options: Mapping[int, Sequence[tuple[int, int]]],
+              exit_cost: Mapping[int, int] | None = None) -> TimedModel:  # fmt: skip
         """``options``: per order the (machine, day) pairs it may take; their site-days must hold
-        no other plan placement (fixed appointments are known to the rules)."""
-        tm = cls(cal)
+        no other plan placement (fixed appointments are known to the rules). ``exit_cost``: what
+        leaving the model costs an order (its best slot elsewhere), instead of being unplaced."""
+        tm = cls(cal, exit_cost=exit_cost or {})
         for k, opts in options.items():
             oid, slots = cal.orders[k].id, cal.orders[k].duration
             tm.options[k] = []

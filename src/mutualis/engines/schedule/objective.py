@@ -1,6 +1,7 @@
 """The objective: lateness (urgent, then other), travel beyond the nearest capable site,
 waiting from the first possible day (:meth:`.calendar.Calendar.cost`), unplaced orders
-(:meth:`.calendar.Calendar.unplaced_cost`) and, in the timed model, overtime minutes past the
+(:meth:`.calendar.Calendar.unplaced_cost`, or in a neighbourhood the cost of its best slot
+outside, see :mod:`.lns`) and, in the timed model, overtime minutes past the
 last opening range (only when the instance allows overtime). The weights are
 :class:`~.instance.ScheduleWeights`; :func:`.validate.evaluate` computes the same value for
 any plan.
@@ -47,5 +48,5 @@ def add_timed(tm: TimedModel) -> None:
                 variables.append(over)
                 weights.append(w.overtime_per_minute)
         variables.append(tm.unplaced[k])
-        weights.append(cal.unplaced_cost(k))
+        weights.append(tm.exit_cost.get(k, cal.unplaced_cost(k)))
     tm.model.minimize(cp_model.LinearExpr.weighted_sum(variables, weights))

@@ -2,8 +2,7 @@
 
 The relaxation forgets minutes: each order goes to a (machine, day) or stays unplaced, and
 the exam-minutes of a machine-day may not exceed what it can give (``Calendar.capacity``),
-nor those of a site-day what its staff can run (``Calendar.staff_capacity``, for
-radiographers, radiographers on one modality's machines, and exams needing a radiologist).
+nor those of a site-day what its staff can run (``Calendar.staff_rows``).
 Every lawful plan satisfies these, and
 its cost depends only on (order, machine's site, day) — so the relaxation's optimum is a lower
 bound of the real optimum (overtime, ≥ 0, is left out).
@@ -93,14 +92,16 @@ def _groups(cal: Calendar, site_of: np.ndarray) -> list[_Group]:
     return out
 
 
-def _prices(g: _Group, lam: np.ndarray, staff: dict[str, np.ndarray], modality: str) -> np.ndarray:
-    p = lam[g.machines].copy()
+def _prices(g: _Group, lam: np.ndarray, extra: dict[str, np.ndarray]) -> np.ndarray:
+    """Price per minute of each (machine, day) option for group ``g``: λ of the machine-day, the
+    staff rows the machine is in ("rg" rows, and "rd" rows for exams needing a radiologist),
+    the free-stretch rows for exams this long."""
+    p = lam[g.machines] + extra["rg"][g.machines]
+    if g.rad:
+        p = p + extra["rd"][g.machines]
     for length in LENGTHS:
-        if length <= g.minutes and f"f{length}" in staff:
-            p += staff[f"f{length}"][g.machines]
-    for kind in Calendar.staff_kinds_of(modality, g.rad):
-        if kind in staff:
-            p += staff[kind][g.sites]
+        if length <= g.minutes and f"f{length}" in extra:
+            p = p + extra[f"f{length}"][g.machines]
     out: np.ndarray = g.minutes * p  # (c, D)
     return out
 
@@ -168,12 +169,11 @@ class _LP:
             for h in range(opening // 60 + 1, min(23, rmin // 60) + 1):
                 after = measure([x_ for seg in segs for x_ in intersect([seg], (60 * h, 1440))])
                 self.row("h", i, day * 24 + h, after).add_term(x, minutes)
-        mach = cal.machines[i]
-        s = self.sites.index(mach.site)
-        rad = cal.orders[k].needs_radiologist
-        for kind in cal.staff_kinds_of(mach.modality, rad):
-            if cal.staff_binds(mach.site, day, kind):
-                self.row(kind, s, day, cal.staff_capacity(mach.site, day, kind)).add_term(x, minutes)
+        site = cal.machines[i].site
+        s = self.sites.index(site)
+        for row in cal.staff_rows(site, day):
+            if row.takes(i, cal.orders[k].needs_radiologist):
+                self.row(row.kind, s, day, row.capacity).add_term(x, minutes)
         self.obj.append((x, cost))
         return 1
 
@@ -216,9 +216,9 @@ def relax(cal: Calendar, seconds: float, start: dict[int, tuple[int, int]] | Non
 def _relax_block(cal: Calendar, sites: list[str], groups: list[_Group], seconds: float,
                  start: dict[int, tuple[int, int]], keep: int, out: Relaxation) -> None:  # fmt: skip
     t0 = time.monotonic()
-    n_m, n_s, days = len(cal.machines), len(sites), cal.days
+    n_m, days = len(cal.machines), cal.days
     lam, eta = np.zeros((n_m, days)), np.zeros((n_m, days, 24))
-    staff: dict[str, np.ndarray] = {}
+    extra: dict[str, np.ndarray] = {"rg": np.zeros((n_m, days)), "rd": np.zeros((n_m, days))}
     lp = _LP(cal, sites)
     members = {int(k) for g in groups for k in g.orders}
     pi = {k: INF for k in members}
@@ -232,7 +232,7 @@ def _relax_block(cal: Calendar, sites: list[str], groups: list[_Group], seconds:
         total, added = 0.0, 0
         hours = np.cumsum(eta, axis=2)
         for g in groups:
-            price = _prices(g, lam, staff, cal.machines[int(g.machines[0])].modality)
+            price = _prices(g, lam, extra)
             for lo in range(0, len(g.orders), CHUNK):
                 hi = min(len(g.orders), lo + CHUNK)
                 idx, vals = _scan(g, price, hours, lo, hi, keep)
@@ -258,6 +258,8 @@ def _relax_block(cal: Calendar, sites: list[str], groups: list[_Group], seconds:
         for k, ct in lp.order_row.items():
             pi[k] = float(solver.dual_value(ct))
         duals = 0.0
+        for a in extra.values():
+            a.fill(0.0)
         for (kind, idx_, d), ct in lp.rows.items():
             price_ = max(0.0, -float(solver.dual_value(ct)))
             duals += price_ * lp.caps[kind, idx_, d]
@@ -265,8 +267,11 @@ def _relax_block(cal: Calendar, sites: list[str], groups: list[_Group], seconds:
                 eta[idx_, d // 24, d % 24] = price_
             elif kind == "m":
                 lam[idx_, d] = price_
-            else:  # staff rows per site, free-stretch rows per machine
-                staff.setdefault(kind, np.zeros((n_m if kind[0] == "f" else n_s, days)))[idx_, d] = price_
+            elif kind[0] == "f":  # free-stretch rows, per machine
+                extra.setdefault(kind, np.zeros((n_m, days)))[idx_, d] = price_
+            else:  # staff rows, per site: the price goes to each machine of the row
+                row = next(r for r in cal.staff_rows(sites[idx_], d) if r.kind == kind)
+                extra["rd" if row.radiologist else "rg"][sorted(row.machines), d] += price_
         for k in members:
             out.columns.pop(k, None)
         for (k, i, d), x in lp.cols.items():

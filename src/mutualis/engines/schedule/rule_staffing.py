@@ -11,10 +11,10 @@ the rule (a plan it allows is lawful; some lawful plans are missed). Where staff
 bind, nothing is added. Presence itself (one shift covering the exam) is in the start domains
 (:mod:`.rule_hours`).
 
-Day model: the minutes placed at a site-day ≤ ``Calendar.staff_capacity`` less what orders
-outside the model take — for radiographers, for radiographers on the machines of one modality
-(one radiographer on a Saturday cannot run the X-ray rooms outside their hours however long the
-MRI stays open), and for exams needing a radiologist — on the site-days where this can bind.
+Day model: the minutes placed on the machines of each :class:`~.calendar.StaffRow` of a
+site-day ≤ its capacity less what orders outside the model take there (the rows that may bind:
+the site's radiographers, those of one modality's machines or of the machines open within a
+window of the day, the radiologists).
 """
 
 from __future__ import annotations
@@ -51,16 +51,16 @@ def restrict(cal: Calendar, k: int, i: int, day: int, domain: list[tuple[int, in
 
 def add_day(dm: DayModel) -> None:
     cal = dm.cal
-    load: dict[tuple[str, int, str], list[tuple[cp_model.IntVar, int]]] = defaultdict(list)
+    load: dict[tuple[str, int], list[tuple[int, bool, cp_model.IntVar, int]]] = defaultdict(list)
     for k, opts in dm.options.items():
-        rad = cal.orders[k].needs_radiologist
         for op in opts:
-            mach = cal.machines[op.machine]
-            for kind in cal.staff_kinds_of(mach.modality, rad):
-                load[mach.site, op.day, kind].append((op.x, cal.minutes(k)))
-    for (site, day, kind), items in load.items():
-        if cal.staff_binds(site, day, kind):
-            dm.capacity(items, max(0, cal.staff_capacity(site, day, kind) - dm.taken_staff.get((site, day, kind), 0)))
+            load[cal.machines[op.machine].site, op.day].append(
+                (op.machine, cal.orders[k].needs_radiologist, op.x, cal.minutes(k)))
+    for (site, day), items in load.items():
+        for row in cal.staff_rows(site, day):
+            mine = [(x, m) for i, rad, x, m in items if row.takes(i, rad)]
+            if mine:
+                dm.capacity(mine, max(0, row.capacity - dm.taken_staff.get((site, day, row.kind), 0)))
 
 
 def add_timed(tm: TimedModel) -> None:

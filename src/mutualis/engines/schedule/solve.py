@@ -140,10 +140,11 @@ def _decomposed(cal: Calendar, ref: tuple[Placement, ...], t0: float, deadline: 
 def _usage(cal: Calendar, k: int, i: int, day: int, share: float, machine: dict[tuple[int, int], float],
            staff: dict[tuple[str, int, str], float], late: dict[tuple[int, int], list[tuple[int, float]]]) -> None:
     minutes = cal.minutes(k) * share
-    mach = cal.machines[i]
+    site = cal.machines[i].site
     machine[i, day] += minutes
-    for kind in cal.staff_kinds_of(mach.modality, cal.orders[k].needs_radiologist):
-        staff[mach.site, day, kind] += minutes
+    for row in cal.staff_rows(site, day):
+        if row.takes(i, cal.orders[k].needs_radiologist):
+            staff[site, day, row.kind] += minutes
     rd, rmin = cal.release[k]
     if day == rd and rmin > 0:
         late[i, day].append((rmin, minutes))
@@ -191,7 +192,8 @@ def _assign(cal: Calendar, rel: Relaxation, hint: dict[int, tuple[int, int]], st
         for i, d, x in _shares(rel, hint, k):
             _usage(cal, k, i, d, x, used_m, used_s, used_late)
     # each modality's LP had the whole staff of a site-day: scale the shares down to fit it
-    scale = {key: min(1.0, cal.staff_capacity(*key) / v) if v > 0 else 1.0 for key, v in used_s.items()}
+    caps = {(site, d, row.kind): row.capacity for site, d, _ in used_s for row in cal.staff_rows(site, d)}
+    scale = {key: min(1.0, caps[key] / v) if v > 0 else 1.0 for key, v in used_s.items()}
     for key in used_s:
         used_s[key] *= scale[key]
     assigned: dict[int, tuple[int, int]] = {}
