@@ -67,7 +67,7 @@ class Size:
 SIZES: Mapping[str, Size] = {
     "pimm": Size("Aveyron PIMM, 1 week", 7, 30.0),
     "ght": Size("12-site GHT, 2 weeks", 14, 120.0),
-    "region": Size("40-site region, 4 weeks", 28, 260.0),
+    "region": Size("40-site region, 4 weeks", 28, 240.0),
 }
 
 

@@ -40,17 +40,19 @@ class Explanation:
         if self.code == "moved_site":
             drive = int(p["extra_minutes"])
             days = int(p["days_sooner"])
-            when = f"{days} days sooner" if days > 0 else f"{-days} days later" if days < 0 else "the same day"
+            when = f"{_days(days)} sooner" if days > 0 else f"{_days(-days)} later" if days < 0 else "the same day"
             more = f"{drive} min more driving" if drive >= 0 else f"{-drive} min less driving"
             return f"moved to {p['site']} (from {p['from_site']}): {more}, {when}"
         if self.code == "meets_due_date":
-            return f"moved earlier by {p['days']} days to meet its due date ({p['due']})"
+            return f"moved earlier by {_days(p['days'])} to meet its due date ({p['due']})"
         if self.code == "earlier":
-            return f"moved earlier by {p['days']} days"
+            return f"moved earlier by {_days(p['days'])}"
         if self.code == "later_within_due":
-            return f"moved later by {p['days']} days, still by its due date ({p['due']}), to free its slot for a more pressing exam"  # noqa: E501
+            return (f"moved later by {_days(p['days'])}, still by its due date ({p['due']}), to free its slot for a "
+                    "more pressing exam")
         if self.code == "later_late":
-            return f"moved later by {p['days']} days, after its due date ({p['due']}), to avoid worse delays elsewhere"
+            return (f"moved later by {_days(p['days'])}, after its due date ({p['due']}), to avoid worse delays "
+                    "elsewhere")
         if self.code == "same_day":
             return f"same day, at {p['time']} instead of {p['before']}"
         return self.code
@@ -62,6 +64,10 @@ class Change:
     before: Placement | None
     after: Placement | None
     explanation: Explanation
+
+
+def _days(n: str | int) -> str:
+    return "1 day" if int(n) == 1 else f"{n} days"
 
 
 def _hhmm(minute: int) -> str:
