@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from mutualis.domain.accounts import Role, User
 from mutualis.domain.audit import Action
 from mutualis.domain.errors import Conflict, NotFound, PermissionDenied, Problem, ValidationError
-from mutualis.domain.orders import Order
+from mutualis.domain.orders import Order, Priority
 from mutualis.domain.reading import (
     ReadingTask,
     TaskStatus,
@@ -148,17 +148,13 @@ def worklist(uow: UnitOfWork, user: User, territory_id: str, *, address: str | N
         counters = {
             "total": len(tasks),
             "mine": sum(x.claimed_by == me.rpps for x in tasks),
-            "urgent": sum(x.priority.value == "urgent" for x in tasks),
+            "urgent": sum(x.priority is Priority.URGENT for x in tasks),
             "late": sum(x.due_at < now for x in tasks),
             "escalated": sum(x.escalated for x in tasks),
             "second_readings": sum(x.kind is TaskKind.SCREENING_L2 for x in tasks),
         }
-        patients: dict[int, str] = {}
-        for x in tasks:
-            order = uow.orders.get(x.order_id) if x.order_id is not None else None
-            patient = uow.patients.get(t.id, order.patient_id) if order is not None else None
-            if x.order_id is not None and patient is not None:
-                patients[x.order_id] = patient.display_name
+        found = uow.reading.patients([x.order_id for x in tasks if x.order_id is not None])
+        patients = {order_id: p.display_name for order_id, p in found.items()}
         _audit(uow, user, Action.READ, "reading_worklist", None, t.id, address, now, items=len(tasks),
                accessions=[x.accession for x in tasks[:50]])
         uow.commit()

@@ -12,9 +12,9 @@ from sqlalchemy import Connection, and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from mutualis.adapters.db import tables as T
-from mutualis.adapters.db.booking import utc
+from mutualis.adapters.db.booking import _patient, utc
 from mutualis.domain.errors import Conflict
-from mutualis.domain.orders import Priority
+from mutualis.domain.orders import Patient, Priority
 from mutualis.domain.reading import ReadingTask, TaskStatus
 from mutualis.domain.reading_settings import TaskKind
 from mutualis.domain.reports import Addendum, Dose, Report, ReportStatus
@@ -75,6 +75,14 @@ class ReadingTaskRepository:
         rt = T.reading_tasks
         return [_task(r) for r in self.conn.execute(
             select(rt).where(rt.c.order_id == order_id).order_by(rt.c.id)).mappings()]
+
+    def patients(self, order_ids: Sequence[int]) -> dict[int, Patient]:
+        """The patient of each order, in one query (for the worklist's rows)."""
+        if not order_ids:
+            return {}
+        o, p = T.orders, T.patients
+        q = select(o.c.id.label("order_id"), p).join(p, p.c.id == o.c.patient_id).where(o.c.id.in_(order_ids))
+        return {r["order_id"]: _patient(r) for r in self.conn.execute(q).mappings()}
 
     def done_by(self, territory: str, rpps: str, since: datetime) -> list[ReadingTask]:
         rt = T.reading_tasks

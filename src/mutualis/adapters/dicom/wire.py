@@ -29,7 +29,7 @@ STRING_VRS = TEXT_VRS | frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "TM
 LONG_LENGTH_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV"})
 C_FIND_RSP = 0x8020
 NO_DATASET, DATASET_PRESENT = 0x0101, 0x0000
-ITEM, ITEM_DELIMITER, SEQUENCE_DELIMITER = (0xFFFE, 0xE000), (0xFFFE, 0xE00D), (0xFFFE, 0xE0DD)
+ITEM = (0xFFFE, 0xE000)  # sequence items are written with defined lengths: no delimiters
 
 
 class Unencodable(Exception):

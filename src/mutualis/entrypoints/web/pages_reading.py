@@ -213,20 +213,28 @@ def exam_page(task_id: int, request: Request, c: ContainerDep, user: Radiologist
         return _worklist_view(request, c, user, message=refusal_fr(exc), status=403)
 
 
-@router.post("/lecture/{task_id}/brouillon")
-def save_draft(task_id: int, request: Request, c: ContainerDep, user: Radiologist,
-               f: Annotated[ReportForm, Form()]) -> Response:
+def _save_form(request: Request, c: Container, user: User, task_id: int, f: ReportForm,
+               heading: str) -> Response | None:
+    """Save the report form as the draft; the page to answer with when that is refused, else None."""
     fields, problems = report_fields(f)
-    typed = f.model_dump(exclude_none=True)
     try:
         if problems:
             raise ValidationError(problems)
         reports.save_draft(c.uow(), user, task_id, fields, address=client_address(request), now=c.clock.now())
     except ValidationError as exc:
-        return _exam_view(request, c, user, task_id, form=typed, problems=exc.problems,
-                          heading="Le brouillon n'a pas été enregistré :", status=422)
+        return _exam_view(request, c, user, task_id, form=f.model_dump(exclude_none=True), problems=exc.problems,
+                          heading=heading, status=422)
     except (Conflict, PermissionDenied, NotFound) as exc:
         return _refused(request, c, user, task_id, exc)
+    return None
+
+
+@router.post("/lecture/{task_id}/brouillon")
+def save_draft(task_id: int, request: Request, c: ContainerDep, user: Radiologist,
+               f: Annotated[ReportForm, Form()]) -> Response:
+    refused = _save_form(request, c, user, task_id, f, "Le brouillon n'a pas été enregistré :")
+    if refused is not None:
+        return refused
     return RedirectResponse(f"/lecture/{task_id}?info=brouillon", status_code=303)
 
 
@@ -234,20 +242,12 @@ def save_draft(task_id: int, request: Request, c: ContainerDep, user: Radiologis
 def sign(task_id: int, request: Request, c: ContainerDep, user: Radiologist,
          f: Annotated[ReportForm, Form()]) -> Response:
     """Save what the form holds, then sign: a refused signature keeps the draft as typed."""
-    fields, problems = report_fields(f)
+    refused = _save_form(request, c, user, task_id, f, "Le compte rendu n'a pas été enregistré :")
+    if refused is not None:
+        return refused
     typed = f.model_dump(exclude_none=True)
-    address = client_address(request)
     try:
-        if problems:
-            raise ValidationError(problems)
-        reports.save_draft(c.uow(), user, task_id, fields, address=address, now=c.clock.now())
-    except ValidationError as exc:
-        return _exam_view(request, c, user, task_id, form=typed, problems=exc.problems,
-                          heading="Le compte rendu n'a pas été enregistré :", status=422)
-    except (Conflict, PermissionDenied, NotFound) as exc:
-        return _refused(request, c, user, task_id, exc)
-    try:
-        reports.sign_report(c.uow(), user, task_id, address=address, now=c.clock.now())
+        reports.sign_report(c.uow(), user, task_id, address=client_address(request), now=c.clock.now())
     except ValidationError as exc:
         return _exam_view(request, c, user, task_id, form=typed, problems=exc.problems,
                           heading="Le compte rendu n'a pas été signé (le brouillon est enregistré) :", status=422)
