@@ -67,6 +67,18 @@ def test_no_radiographer_no_slot_and_one_per_running_machine() -> None:
     assert best2.start == datetime(2026, 11, 23, 8)
 
 
+def test_back_to_back_bookings_on_one_room_keep_one_radiographer_busy() -> None:
+    # two radiographers, two rooms: the second room's three X-rays in a row occupy one of them only
+    machines = (Machine("mr", "decaz", WEEK), Machine("dx", "decaz", WEEK, eligible=False))
+    busy = {"dx": [Busy(datetime(2026, 11, 23, 8, m), datetime(2026, 11, 23, 8, m + 10)) for m in (0, 10, 20)]}
+    best = search(SlotInstance(_query(), machines, busy, _staff("decaz", radiographers=2)))[0]
+    assert best.start == datetime(2026, 11, 23, 8)
+    assert proposal_problems(SlotInstance(_query(), machines, busy, _staff("decaz", radiographers=2)), best) == []
+    # with one radiographer the MRI waits until the room is free
+    alone = search(SlotInstance(_query(), machines, busy, _staff("decaz", radiographers=1)))[0]
+    assert alone.start == datetime(2026, 11, 23, 8, 30)
+
+
 def test_radiologist_on_site_for_ultrasound() -> None:
     us = (Machine("us", "rodez", WEEK),)
     assert search(SlotInstance(_query(needs_radiologist=True), us, {}, _staff("rodez"))) == []

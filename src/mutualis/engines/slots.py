@@ -142,15 +142,22 @@ class _Staff:
         radiographers = self.present(machine.site, day, RADIOGRAPHER, s_min, e_min)
         if radiographers == 0:
             return False
-        others = [b for code in self.mates[machine.site] if code != machine.code and code in self.bookings
-                  for b in self.bookings[code].on(day) if b.start < end and start < b.end]
-        if radiographers <= len(others):
+        # other machines of the site busy at some time during [start, end): machines, not bookings
+        # (three 10-minute X-rays in a row on one room keep one radiographer busy, not three)
+        running: set[str] = set()
+        with_radiologist: set[str] = set()
+        for code in self.mates[machine.site]:
+            if code == machine.code or code not in self.bookings:
+                continue
+            for b in self.bookings[code].on(day):
+                if b.start < end and start < b.end:
+                    running.add(code)
+                    if b.needs_radiologist:
+                        with_radiologist.add(code)
+        if radiographers <= len(running):
             return False
-        if needs_radiologist:
-            rad_load = sum(1 for b in others if b.needs_radiologist)
-            if self.present(machine.site, day, RADIOLOGIST, s_min, e_min) <= rad_load:
-                return False
-        return True
+        return not needs_radiologist or self.present(machine.site, day, RADIOLOGIST, s_min, e_min) > len(
+            with_radiologist)
 
 
 def _bookings(instance: SlotInstance) -> dict[str, _Bookings]:

@@ -5,9 +5,8 @@ Staffing, the rule engines/slots.py states ("one radiographer per running machin
 placement p of site S, the radiographers whose one shift covers all of p must outnumber the
 other machines of S busy at some time during p; if p needs a radiologist on site, the
 radiologists covering p must outnumber the other machines of S running an exam that needs one
-during p. (``_Staff.ok`` in slots.py counts the overlapping *bookings*, not the machines: a
-20-minute scan overlapping three 10-minute X-rays in a row on one room counts three there, one
-here.) The rule holds for **every** placement of the plan against all the others (fixed
+during p (machines, not bookings: a 20-minute scan overlapping three 10-minute X-rays in a
+row on one room counts one, as ``_Staff.ok`` does). The rule holds for **every** placement of the plan against all the others (fixed
 appointments included), whatever the order they were added in: adding p re-checks the
 placements p overlaps. Fixed appointments take staff but are not re-checked.
 """
