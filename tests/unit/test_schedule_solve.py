@@ -120,3 +120,23 @@ def test_never_worse_than_first_available(mini: Territory, communes: dict[str, C
         return sum(inst.date_of(p.day) <= urgent[p.order] for p in plan if p.order in urgent)
 
     assert on_time(sol.plan) >= on_time(reference)
+
+
+def test_stabilise_puts_back_what_moved_for_nothing() -> None:
+    """Two scanners at one site with ample staff. The plan moves A to Monday where it is due (it
+    buys something), into C's place, and C to the other scanner the same day (for nothing)."""
+    from mutualis.engines.schedule.stabilise import stabilise
+
+    inst = tiny()
+    shifts = tuple(Shift("a", MON + timedelta(days=d), RADIOGRAPHER, 420, 1140) for d in range(2) for _ in range(2))
+    second = ScheduleMachine("ct2", "a", "CT", (TWO_SLOTS,) * 5 + ((), ()))
+    inst = ScheduleInstance(inst.start, inst.days, inst.orders, (*inst.machines, second), shifts, inst.travel,
+                            (), inst.sites)  # fmt: skip
+    cal = Calendar(inst)
+    reference = (Placement("A", "ct", 1, 480), Placement("B", "ct", 0, 500), Placement("C", "ct", 0, 480))
+    moved = (Placement("A", "ct", 0, 480), Placement("B", "ct", 0, 500), Placement("C", "ct2", 0, 480))
+    steady = stabilise(cal, reference, moved)
+    assert plan_problems(inst, steady) == []
+    # C swaps back with A (same day, same site: no cost for A); A stays on Monday, where it is due
+    assert set(steady) == {Placement("A", "ct2", 0, 480), Placement("B", "ct", 0, 500), Placement("C", "ct", 0, 480)}
+    assert evaluate(inst, steady).objective == evaluate(inst, moved).objective

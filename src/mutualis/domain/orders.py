@@ -148,3 +148,4 @@ class Appointment:
     end: datetime
     active: bool = True
     id: int | None = None
+    announced_at: datetime | None = None  # told to the patient: the optimiser never moves it

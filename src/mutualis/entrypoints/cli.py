@@ -45,6 +45,8 @@ app.add_typer(demand_app, name="demand")
 app.add_typer(presence_app, name="presence")
 reading_app = typer.Typer(help="The territory's reading worklist.", no_args_is_help=True)
 app.add_typer(reading_app, name="reading")
+schedule_app = typer.Typer(help="The week optimiser: proposals to plan the territory's week.", no_args_is_help=True)
+app.add_typer(schedule_app, name="schedule")
 
 out = Console()
 err = Console(stderr=True)
@@ -174,6 +176,91 @@ def _presence(container: Container, t: Territory, start: date, days: int) -> int
     admin = User(_cli_actor(), "command line", Role.ADMIN)
     return set_presence(container.uow(), admin, t.id, start, start + timedelta(days=days - 1),
                         default_presence(t, start, days), address="cli", now=_now())
+
+
+def _planner() -> User:
+    return User(_cli_actor(), "command line", Role.ADMIN)
+
+
+@schedule_app.command("optimize")
+def schedule_optimize(
+    territory: Annotated[str, typer.Option(help="territory id")],
+    start: Annotated[str | None, typer.Option(help="first day, YYYY-MM-DD (default today)")] = None,
+    days: Annotated[int, typer.Option(help="days to plan (1 to 28)")] = 7,
+    time_limit: Annotated[float, typer.Option(help="seconds the solver may use")] = 30.0,
+) -> None:
+    """Plan the territory's week: orders waiting for a slot and appointments not yet announced
+    to the patient, on every pooled machine; writes a proposal (nothing moves until applied)."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from mutualis.services import schedule
+
+    container = bootstrap()
+    t = _territory(container, territory)
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f} %"),
+                  TimeElapsedColumn(), console=out, refresh_per_second=4) as progress:  # fmt: skip
+        task = progress.add_task("reading the plan", total=100)
+
+        def report(stage: str, fraction: float) -> None:
+            progress.update(task, description=stage, completed=round(100 * fraction))
+
+        pid = schedule.optimize(container.uow(), _planner(), t.id, container.communes, _day("--start", start), days,
+                                time_limit_s=time_limit, progress=report, address="cli", now=_now())  # fmt: skip
+        progress.update(task, description="proposal stored", completed=100)
+    _print_proposal(container, pid)
+
+
+def _print_proposal(container: Container, pid: int) -> None:
+    from mutualis.services import schedule
+
+    _, p, changes = schedule.proposal(container.uow(), _planner(), pid, address="cli", now=_now())
+    table = Table(title=f"Proposal {p.id} for {p.territory}, {p.start} + {p.days} days ({p.status})")
+    for column in ("", "current plan", "proposal"):
+        table.add_column(column, justify="right" if column else "left")
+    rows = (("past due", "past_due", "{:.1%}"), ("urgent past due", "past_due_urgent", "{:.1%}"),
+            ("mean wait (days)", "wait_mean_days", "{:.2f}"), ("90th pct wait (days)", "wait_p90_days", "{:.1f}"),
+            ("mean travel (min)", "travel_mean_min", "{:.1f}"), ("placed", "placed", "{:.0f}"),
+            ("objective", "objective", "{:,.0f}"))  # fmt: skip
+    for label, key, fmt in rows:
+        table.add_row(label, fmt.format(p.before.get(key, float("nan"))), fmt.format(p.after.get(key, float("nan"))))
+    out.print(table)
+    out.print(f"{len(changes)} orders to book or move; solver {p.solver_status}, bound {p.bound:,}, "
+              f"gap {p.gap:.2%}, {p.seconds:.1f} s")
+    out.print(f"Review it on /planification/{p.id}, or: mutualis schedule apply {p.id}")
+
+
+@schedule_app.command("show")
+def schedule_show(proposal: Annotated[int, typer.Argument(help="proposal id")]) -> None:
+    """A proposal's figures against the current plan."""
+    _print_proposal(bootstrap(), proposal)
+
+
+@schedule_app.command("apply")
+def schedule_apply(proposal: Annotated[int, typer.Argument(help="proposal id")]) -> None:
+    """Apply a proposal in one transaction (refused if the plan changed since)."""
+    from mutualis.services import schedule
+
+    container = bootstrap()
+    n = schedule.apply(container.uow(), _planner(), proposal, container.communes, address="cli", now=_now())
+    out.print(f"[green]proposal {proposal} applied[/green]: {n} orders booked or moved")
+
+
+@schedule_app.command("announce")
+def schedule_announce(
+    territory: Annotated[str, typer.Option(help="territory id")],
+    first: Annotated[str | None, typer.Option(help="first day, YYYY-MM-DD (default today)")] = None,
+    days: Annotated[int, typer.Option(help="days")] = 7,
+) -> None:
+    """Mark the appointments of these days as announced to the patients (convocations sent):
+    the optimiser no longer moves them."""
+    from mutualis.services import schedule
+
+    _positive("--days", days)
+    container = bootstrap()
+    day = _day("--first", first)
+    n = schedule.announce(container.uow(), _planner(), territory, day, day + timedelta(days=days - 1),
+                          address="cli", now=_now())  # fmt: skip
+    out.print(f"{n} appointments marked announced")
 
 
 @reading_app.command("sweep")

@@ -335,7 +335,8 @@ def _check_slot(
         raise SlotTaken(f"{equipment} is already booked at {start_local:%Y-%m-%d %H:%M}")
     if problems:
         raise ValidationError([Problem("start" if machine else "equipment", p) for p in problems], "slot refused")
-    return Appointment(order.id or 0, equipment, to_utc(start_local, t), to_utc(end_local, t))
+    # booked by an agent with the patient (phone, desk, accepted offer): announced at once
+    return Appointment(order.id or 0, equipment, to_utc(start_local, t), to_utc(end_local, t), announced_at=now)
 
 
 def book(

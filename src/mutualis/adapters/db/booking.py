@@ -182,6 +182,7 @@ def _appointment(r: Any) -> Appointment:
         end=utc(r["end_at"]),
         active=r["active"],
         id=r["id"],
+        announced_at=None if r["announced_at"] is None else utc(r["announced_at"]),
     )
 
 
@@ -207,6 +208,7 @@ class AppointmentRepository:
                 end_at=utc(a.end),
                 active=True,
                 created_at=now,
+                announced_at=None if a.announced_at is None else utc(a.announced_at),
             )
         ).inserted_primary_key[0]  # type: ignore[index]
         self._touch(T.equipment.c.id == eq_id)
@@ -224,7 +226,7 @@ class AppointmentRepository:
 
     def _select(self) -> Any:
         a, e = T.appointments, T.equipment
-        return select(a.c.id, a.c.order_id, a.c.start_at, a.c.end_at, a.c.active, e.c.code).join(
+        return select(a.c.id, a.c.order_id, a.c.start_at, a.c.end_at, a.c.active, a.c.announced_at, e.c.code).join(
             e, e.c.id == a.c.equipment_id
         )
 

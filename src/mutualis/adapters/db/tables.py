@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -252,6 +253,7 @@ appointments = Table(
     Column("active", Boolean, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("cancelled_at", DateTime(timezone=True), nullable=True),
+    Column("announced_at", DateTime(timezone=True), nullable=True),  # told to the patient: never moved (0006)
     CheckConstraint("end_at > start_at", name="ck_appointments_positive"),
 )
 Index("ix_appointments_equipment_start", appointments.c.equipment_id, appointments.c.start_at)
@@ -365,3 +367,42 @@ screening_cases = Table(
     Column("l2", JSON, nullable=True),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
+
+
+# --- the week optimiser (migration 0006) -------------------------------------------------------
+
+schedule_proposals = Table(
+    "schedule_proposals", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    _territory_fk(),
+    Column("start_day", Date, nullable=False),
+    Column("days", Integer, nullable=False),
+    Column("status", String(16), nullable=False),  # proposed | applied | rejected
+    Column("solver_status", String(16), nullable=False),
+    Column("objective", BigInteger, nullable=False),
+    Column("reference_objective", BigInteger, nullable=False),
+    Column("bound", BigInteger, nullable=False),
+    Column("gap", Float, nullable=False),
+    Column("seconds", Float, nullable=False),
+    Column("metrics", JSON, nullable=False),  # {"before": {...}, "after": {...}}
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("decided_by", String(64), nullable=True),
+    Column("decided_at", DateTime(timezone=True), nullable=True),
+)
+Index("ix_schedule_proposals_territory", schedule_proposals.c.territory_id, schedule_proposals.c.created_at)
+
+schedule_changes = Table(
+    "schedule_changes", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("proposal_id", Integer, ForeignKey("schedule_proposals.id", ondelete="CASCADE"), nullable=False),
+    Column("order_id", Integer, ForeignKey("orders.id"), nullable=False),
+    Column("before_equipment", String(64), nullable=True),
+    Column("before_start", DateTime(timezone=True), nullable=True),
+    Column("after_equipment", String(64), nullable=True),
+    Column("after_start", DateTime(timezone=True), nullable=True),
+    Column("after_end", DateTime(timezone=True), nullable=True),
+    Column("code", String(32), nullable=False),  # engines/schedule/explain.py
+    Column("params", JSON, nullable=False),
+)
+Index("ix_schedule_changes_proposal", schedule_changes.c.proposal_id)

@@ -18,6 +18,7 @@ from mutualis.adapters.db.booking import (
 from mutualis.adapters.db.dicom import MppsRepository, WorklistRepository
 from mutualis.adapters.db.reading import ReadingTaskRepository, ReportRepository, ScreeningRepository
 from mutualis.adapters.db.repositories import AuditLog, TerritoryRepository, UserRepository
+from mutualis.adapters.db.schedule import ScheduleRepository
 from mutualis.domain.errors import Conflict, MutualisError
 
 
@@ -36,6 +37,10 @@ class SqlUnitOfWork:
     offers: OfferRepository
     worklist: WorklistRepository
     mpps: MppsRepository
+    reading: ReadingTaskRepository
+    reports: ReportRepository
+    screening: ScreeningRepository
+    schedule: ScheduleRepository
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -60,6 +65,7 @@ class SqlUnitOfWork:
         self.reading = ReadingTaskRepository(self._conn)
         self.reports = ReportRepository(self._conn)
         self.screening = ScreeningRepository(self._conn)
+        self.schedule = ScheduleRepository(self._conn)
         return self
 
     def __exit__(

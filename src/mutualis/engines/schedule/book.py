@@ -6,9 +6,9 @@ placement p of site S, the radiographers whose one shift covers all of p must ou
 other machines of S busy at some time during p; if p needs a radiologist on site, the
 radiologists covering p must outnumber the other machines of S running an exam that needs one
 during p (machines, not bookings: a 20-minute scan overlapping three 10-minute X-rays in a
-row on one room counts one, as ``_Staff.ok`` does). The rule holds for **every** placement of the plan against all the others (fixed
-appointments included), whatever the order they were added in: adding p re-checks the
-placements p overlaps. Fixed appointments take staff but are not re-checked.
+row on one room counts one, as ``_Staff.ok`` does). The rule holds for **every** placement of
+the plan against all the others (fixed appointments included), whatever the order they were
+added in: adding p re-checks the placements p overlaps. Fixed appointments take staff but are not re-checked.
 """
 
 from __future__ import annotations

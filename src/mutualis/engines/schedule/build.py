@@ -71,9 +71,11 @@ def from_territory(
     weights: ScheduleWeights | None = None,
     slot_min: int = 5,
     overtime_min: int = 0,
+    earliest: datetime | None = None,
 ) -> ScheduleInstance:
     """The instance a service passes: ``orders`` to place (or move), ``booked`` appointments
-    that stay, presence ``shifts``; travel estimated from the communes (engines/travel.py)."""
+    that stay, presence ``shifts``; travel estimated from the communes (engines/travel.py).
+    ``earliest`` (now, for a live plan): nothing starts before it."""
     if days < 1 or slot_min < 1:
         raise ValueError("days and slot_min must be at least 1")
     exams = {x.code: x for x in t.exams}
@@ -96,7 +98,8 @@ def from_territory(
             current = Placement(o.id, o.current[0], *at(o.current[1]))
         placed.append(ScheduleOrder(
             o.id, o.exam, exam.modality.value, -(-exam.duration_min // slot_min), o.priority, o.requested_at,
-            max(o.requested_at, datetime.combine(o.not_before, time())), o.due_by, o.origin_insee,
+            max(o.requested_at, datetime.combine(o.not_before, time()), earliest or datetime.min), o.due_by,
+            o.origin_insee,
             exam.radiologist_on_site, current))  # fmt: skip
     fixed = tuple(
         FixedAppointment(b.id, b.equipment, *at(b.start), int((b.end - b.start).total_seconds() // 60),

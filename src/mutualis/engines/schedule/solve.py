@@ -21,6 +21,10 @@ Larger ones are decomposed, so that time grows about linearly with size:
 4. **Large-neighbourhood search** (:mod:`.lns`) with the exact timed model around the costliest
    orders, until the time limit.
 
+Whatever the path, the plan is then **stabilised** (:mod:`.stabilise`): orders go back to their
+reference place wherever that costs nothing, so that the proposal lists only changes that buy
+something.
+
 The gap is (objective − bound) ÷ objective. CP-SAT runs with ``workers`` (2) threads.
 """
 
@@ -41,6 +45,7 @@ from mutualis.engines.schedule.lns import improve
 from mutualis.engines.schedule.model import DayModel, Outcome, TimedModel
 from mutualis.engines.schedule.relax import Relaxation, relax
 from mutualis.engines.schedule.sequence import repair, time_days
+from mutualis.engines.schedule.stabilise import stabilise
 from mutualis.engines.schedule.validate import evaluate
 
 Progress = Callable[[str, float], None]
@@ -86,6 +91,11 @@ def solve(instance: ScheduleInstance, time_limit_s: float = 30.0, progress: Prog
     objective = evaluate(cal, plan).objective if plan else math.inf
     if objective > ref_objective:
         plan, objective, status = ref, ref_objective, "REFERENCE"
+    else:
+        steady = stabilise(cal, ref, plan)
+        steady_objective = evaluate(cal, steady).objective
+        if steady_objective <= objective:  # always, by construction; kept as a guard
+            plan, objective = steady, steady_objective
     obj = int(objective)
     if status == "FEASIBLE" and obj <= bound:
         status = "OPTIMAL"

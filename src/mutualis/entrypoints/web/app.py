@@ -11,7 +11,16 @@ from fastapi.staticfiles import StaticFiles
 from mutualis import __version__
 from mutualis.adapters.db.engine import ping
 from mutualis.bootstrap import Container
-from mutualis.entrypoints.web import api, api_booking, api_reading, pages, pages_booking, pages_reading
+from mutualis.entrypoints.web import (
+    api,
+    api_booking,
+    api_reading,
+    api_schedule,
+    pages,
+    pages_booking,
+    pages_reading,
+    pages_schedule,
+)
 from mutualis.entrypoints.web.errors import install_error_handlers
 
 
@@ -38,6 +47,8 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(pages_booking.router)
     app.include_router(api_reading.router)
     app.include_router(pages_reading.router)
+    app.include_router(api_schedule.router)
+    app.include_router(pages_schedule.router)
     app.mount(
         "/static",
         StaticFiles(directory=str(resources.files("mutualis") / "entrypoints" / "web" / "static")),
