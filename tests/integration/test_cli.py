@@ -66,3 +66,26 @@ def test_user_add(database_url: str) -> None:
     bad = _run(database_url, "user", "add", "x", "--role", "radiologist", "--full-name", "X", "--territory", "mini",
                "--site", "millau", "--password", "a long enough password")
     assert bad.returncode == 2 and "unknown site 'millau'" in bad.stderr
+
+
+def test_schedule_optimize_writes_a_proposal_that_apply_applies(database_url: str) -> None:
+    """Demand placed first-come first-served by a batch (not announced), then the week optimiser
+    from the command line: a proposal with fewer patients past due, applied, then refused again."""
+    assert _run(database_url, "db", "upgrade").returncode == 0
+    assert _run(database_url, "territory", "load", str(ROOT / "territories" / "aveyron-pimm.toml")).returncode == 0
+    assert _run(database_url, "presence", "generate", "--territory", "aveyron-pimm", "--days", "21").returncode == 0
+    generated = _run(database_url, "demand", "generate", "--territory", "aveyron-pimm", "--days", "4", "--book")
+    assert generated.returncode == 0, generated.stderr
+    bad = _run(database_url, "schedule", "optimize", "--territory", "aveyron-pimm", "--days", "40")
+    assert bad.returncode != 0 and "days" in bad.stderr
+    run = _run(database_url, "schedule", "optimize", "--territory", "aveyron-pimm", "--time-limit", "8")
+    assert run.returncode == 0, run.stderr
+    assert "Proposal 1 for aveyron-pimm" in run.stdout and "orders to book or move" in run.stdout
+    past_due = next(line for line in run.stdout.splitlines() if line.strip("│ ").startswith("past due"))
+    before, after = (float(x.strip(" %│")) for x in past_due.split("│")[2:4])
+    assert after <= before
+    applied = _run(database_url, "schedule", "apply", "1")
+    assert applied.returncode == 0, applied.stderr
+    assert "proposal 1 applied" in applied.stdout
+    again = _run(database_url, "schedule", "apply", "1")
+    assert again.returncode != 0 and "already applied" in again.stderr

@@ -544,6 +544,8 @@ def demo(
         table.add_row(u.username, u.role.value, ", ".join([*(u.sites or ()), *(u.establishments or ())]) or "all")
     out.print(table)
     out.print(f"Pages: http://{host}:{port}/   API: http://{host}:{port}/docs   Health: http://{host}:{port}/healthz")
+    out.print(f"Week planning (as coordination.aveyron): http://{host}:{port}/planification — the generated demand "
+              "was placed first-come first-served and not yet announced, so the optimiser may move it")
     out.print(f"DICOM worklist + MPPS: AE {container.settings.dicom_ae_title} on {host}:{dicom_port} "
               f"(try: mutualis modality simulate --ae RDZ_IRM1 --port {dicom_port})")
     out.print(f"[dim]HL7 on :{hl7_port} comes with the interoperability issue.[/dim]")
