@@ -134,6 +134,7 @@ def test_announced_appointments_stay_and_only_coordinators_plan(world: Container
     with pytest.raises(Conflict, match="rejected"):
         schedule.apply(world.uow(), COORD, pid, communes, address=None, now=NOW)
     assert _where(world, waiting) == (OrderStatus.REQUESTED, None)
+    assert _where(world, batch) == (OrderStatus.SCHEDULED, BATCH)
     with pytest.raises(PermissionDenied):
         schedule.optimize(world.uow(), AGENT, "mini", communes, MONDAY, 7, time_limit_s=5, address=None, now=NOW)
     with pytest.raises(ValidationError, match="days"):
