@@ -45,6 +45,9 @@ app.add_typer(demand_app, name="demand")
 app.add_typer(presence_app, name="presence")
 reading_app = typer.Typer(help="The territory's reading worklist.", no_args_is_help=True)
 app.add_typer(reading_app, name="reading")
+roster_app = typer.Typer(help="Rosters of radiologists and radiographers, with the territory's on-call.",
+                         no_args_is_help=True)
+app.add_typer(roster_app, name="roster")
 schedule_app = typer.Typer(help="The week optimiser: proposals to plan the territory's week.", no_args_is_help=True)
 app.add_typer(schedule_app, name="schedule")
 
@@ -263,6 +266,109 @@ def schedule_announce(
     out.print(f"{n} appointments marked announced")
 
 
+@roster_app.command("solve")
+def roster_solve(
+    territory: Annotated[str, typer.Option(help="territory id")],
+    start: Annotated[str | None, typer.Option(help="first day, YYYY-MM-DD (default today)")] = None,
+    days: Annotated[int, typer.Option(help="days to roster (1 to 63)")] = 28,
+    time_limit: Annotated[float, typer.Option(help="seconds the solver may use")] = 60.0,
+    publish: Annotated[bool, typer.Option("--publish/--draft", help="publish at once (it becomes the presence)")]
+    = False,
+) -> None:
+    """Build the roster of a period: lawful (rest after nights, 48 h, 24 h stretches), covering
+    each site, remote reading and the territory's on-call, on-call spread fairly. Explains in words
+    when no roster exists."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from mutualis.services import rosters
+
+    container = bootstrap()
+    t = _territory(container, territory)
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f} %"),
+                  TimeElapsedColumn(), console=out, refresh_per_second=4) as progress:  # fmt: skip
+        task = progress.add_task("reading contracts, leave and bookings", total=100)
+
+        def report(stage: str, fraction: float) -> None:
+            progress.update(task, description=stage, completed=round(100 * fraction))
+
+        rid = rosters.solve_roster(container.uow(), _planner(), t.id, _day("--start", start), days,
+                                   time_limit_s=time_limit, progress=report, address="cli", now=_now())  # fmt: skip
+        progress.update(task, description="roster stored", completed=100)
+    if publish:
+        rosters.publish(container.uow(), _planner(), rid, address="cli", now=_now())
+    _print_roster(container, t, rid)
+
+
+def _print_roster(container: Container, t: Territory, rid: int) -> None:
+    from mutualis.services import rosters
+
+    with container.uow() as uow:
+        run = uow.rosters.run(rid)
+    assert run is not None
+    v = rosters.view(container.uow(), _planner(), t.id, run["start_day"], run["days"], run_id=rid)
+    table = Table(title=f"Roster {rid} of {t.id}, {run['start_day']} + {run['days']} days ({run['status']}, "
+                        f"solver {run['solver_status']}, {run['seconds']:.0f} s)")  # fmt: skip
+    for column in ("person", "profession", "share", "h / week", "nights", "weekend days", "weekends"):
+        table.add_column(column, justify="left" if column in ("person", "profession") else "right")
+    for p in v.people:
+        c = v.counters.get(p.rpps)
+        if c is None:
+            continue
+        table.add_row(p.name, p.profession, f"{p.contract.share:g}", f"{c.weekly_hours:.1f}", str(c.nights),
+                      str(c.weekend_days), str(c.weekends))  # fmt: skip
+    out.print(table)
+    notes = run["notes"]
+    out.print(f"cover left short: {len(notes['short'])} shift-days; on-call spread (min, max) by contract: "
+              f"{notes['spread']}")
+    out.print(f"See it on /equipes?roster={rid}" + ("" if run["status"] == "published" else
+                                                    f", publish it with: mutualis roster publish {rid}"))
+
+
+@roster_app.command("publish")
+def roster_publish(roster: Annotated[int, typer.Argument(help="roster id")]) -> None:
+    """Publish a draft roster: it becomes the presence table (booking and reading follow it)."""
+    from mutualis.services import rosters
+
+    n = rosters.publish(bootstrap().uow(), _planner(), roster, address="cli", now=_now())
+    out.print(f"[green]roster {roster} published[/green]: {n} presence rows")
+
+
+@roster_app.command("contract")
+def roster_contract(
+    territory: Annotated[str, typer.Option(help="territory id")],
+    rpps: Annotated[str, typer.Option(help="the practitioner's RPPS")],
+    share: Annotated[float, typer.Option(help="share of full time, 0 to 1")] = 1.0,
+    weekends: Annotated[bool, typer.Option("--weekends/--no-weekends")] = True,
+    on_call: Annotated[bool, typer.Option("--on-call/--no-on-call")] = True,
+) -> None:
+    """Set a practitioner's contract (default for everyone: full time, weekends, on-call)."""
+    from mutualis.domain.rosters import Contract
+    from mutualis.services import rosters
+
+    rosters.set_contract(bootstrap().uow(), _planner(), territory, Contract(rpps, share, weekends, on_call),
+                         address="cli", now=_now())  # fmt: skip
+    out.print(f"contract of {rpps}: {share:g} of full time, weekends {weekends}, on-call {on_call}")
+
+
+@roster_app.command("leave")
+def roster_leave(
+    territory: Annotated[str, typer.Option(help="territory id")],
+    rpps: Annotated[str, typer.Option(help="the practitioner's RPPS")],
+    first: Annotated[str, typer.Option(help="first day, YYYY-MM-DD")],
+    last: Annotated[str, typer.Option(help="last day, YYYY-MM-DD")],
+    reason: Annotated[str, typer.Option(help="why")] = "congé annuel",
+) -> None:
+    """Record approved leave (a coordinator's entry; staff ask on the pages)."""
+    from mutualis.domain.rosters import Leave
+    from mutualis.services import rosters
+
+    container = bootstrap()
+    lid = rosters.request_leave(container.uow(), _planner(), territory, Leave(rpps, _day("--first", first),
+                                _day("--last", last), reason), address="cli", now=_now())  # fmt: skip
+    rosters.decide_leave(container.uow(), _planner(), lid, True, address="cli", now=_now())
+    out.print(f"leave {lid} of {rpps} approved")
+
+
 @reading_app.command("sweep")
 def reading_sweep(territory: Annotated[str, typer.Option(help="territory id")]) -> None:
     """Lapse idle claims, escalate exams near their due time and, in push mode, assign waiting
@@ -334,7 +440,7 @@ def demand_generate(
 
 @app.command("bench")
 def bench(
-    name: Annotated[str, typer.Argument(help="booking, mwl, reading or schedule")],
+    name: Annotated[str, typer.Argument(help="booking, mwl, reading, schedule, roster or theatre")],
     json_file: Annotated[Path | None, typer.Option("--json", help="also write the results as JSON")] = None,
     days: Annotated[int, typer.Option(help="days of demand for the pooled-versus-silos comparison")] = 28,
     seed: int = 1,
@@ -349,10 +455,14 @@ def bench(
     territory: Annotated[str, typer.Option(help="reading: territory id (territories/ID.toml)")] = "aveyron-pimm",
     size: Annotated[str | None, typer.Option(help="schedule: one size, pimm, ght or region (default: all three)")]
     = None,
-    time_limit: Annotated[float | None, typer.Option("--time-limit", help="schedule: optimiser time limit, seconds")]
-    = None,
+    time_limit: Annotated[float | None, typer.Option("--time-limit", help="schedule, roster, theatre: time limit, "
+                                                                          "seconds")] = None,
+    instance: Annotated[Path | None, typer.Option(help="roster: one instance file (Curtois & Qu format)")] = None,
+    instances: Annotated[str, typer.Option(help="roster: shipped instance numbers, comma-separated")]
+    = "1,2,3,4,5,6,7,8,9,10,11,12",
+    weeks: Annotated[int, typer.Option(help="theatre: weeks of waiting cases")] = 1,
 ) -> None:
-    """Run a benchmark: ours beside the baseline, in one run."""
+    """Run a benchmark: ours beside the baseline (or the best known results), in one run."""
     root = Path(__file__).resolve().parents[3]
     if not (root / "bench").is_dir():
         raise MutualisError("benchmarks run from a checkout of the project (bench/ not found)")
@@ -378,25 +488,54 @@ def bench(
 
         run_reading(json_file, territory=territory, seed=seed)
         return
+    if time_limit is not None and time_limit <= 0:
+        raise ValidationError(Problem("--time-limit", "must be positive"))
     if name == "schedule":
         from bench.schedule import SIZES
         from bench.schedule import run as run_schedule
 
         if size is not None and size not in SIZES:
             raise ValidationError(Problem("--size", f"expected one of {', '.join(SIZES)}"))
-        if time_limit is not None and time_limit <= 0:
-            raise ValidationError(Problem("--time-limit", "must be positive"))
         chosen = (size,) if size else tuple(SIZES)
         run_schedule(json_file, sizes=chosen, seed=seed,
                      time_limits={s: time_limit for s in chosen} if time_limit else None)
         return
+    if name == "roster":
+        _bench_roster(json_file, instance, instances, time_limit)
+        return
+    if name == "theatre":
+        if weeks < 1:
+            raise ValidationError(Problem("--weeks", "must be at least 1"))
+        from bench.theatre import run as run_theatre
+
+        run_theatre(seed, time_limit or 30.0, weeks, json_file)
+        return
     if name != "booking":
         raise ValidationError(Problem("NAME", f"unknown benchmark {name!r} (available: booking, mwl, reading, "
-                                              "schedule)"))
+                                              "schedule, roster, theatre)"))
     from bench.booking import run
 
     run(json_file, days=days, seed=seed, timing=timing, searches=searches, appointments=appointments,
         database_url=database_url)
+
+
+def _bench_roster(json_file: Path | None, instance: Path | None, instances: str, time_limit: float | None) -> None:
+    from bench.roster import run_all, run_instance
+
+    if instance is None:
+        try:
+            numbers = [int(x) for x in instances.split(",") if x.strip()]
+        except ValueError as exc:
+            raise ValidationError(Problem("--instances", "expected numbers 1 to 12 separated by commas")) from exc
+        if not numbers or not all(1 <= n <= 12 for n in numbers):
+            raise ValidationError(Problem("--instances", "expected numbers 1 to 12 separated by commas"))
+        run_all(time_limit or 60.0, json_file, numbers=numbers)
+        return
+    if not instance.is_file():
+        raise ValidationError(Problem("--instance", f"no such file: {instance}"))
+    result = run_instance(instance, time_limit or 60.0, json_file)
+    verdict = "valid" if result["valid"] else "INVALID: " + "; ".join(map(str, result.get("problems", [])[:5]))
+    out.print(f"{instance.name}: objective {result['objective']}, {verdict}, {result['seconds']:.1f} s")
 
 
 @dicom_app.command("serve")

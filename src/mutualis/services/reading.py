@@ -45,13 +45,17 @@ class Duty:
     site_of: dict[str, str | None]
 
 
+AWAY_ROLES = ("remote", "on_call")  # presence rows of a published roster: on duty, away from the site
+
+
 def duty_now(uow: UnitOfWork, t: Territory, now: datetime) -> Duty:
     local = now.astimezone(ZoneInfo(t.timezone))
     minute = local.hour * 60 + local.minute
     shifts = uow.presence.shifts(t.id, [s.id for s in t.sites], local.date(), local.date())
-    here = {s.rpps: s.site for s in shifts
-            if s.role == Profession.RADIOLOGIST.value and s.rpps and s.start_min <= minute < s.end_min}
-    return Duty(frozenset(here), dict(here))
+    now_on = [s for s in shifts if s.rpps and s.start_min <= minute < s.end_min]
+    here: dict[str, str | None] = {s.rpps: None for s in now_on if s.rpps and s.role in AWAY_ROLES}
+    here |= {s.rpps: s.site for s in now_on if s.rpps and s.role == Profession.RADIOLOGIST.value}
+    return Duty(frozenset(here), here)
 
 
 def reader_of(user: User, t: Territory) -> Practitioner:

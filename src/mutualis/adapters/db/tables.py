@@ -17,6 +17,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -406,3 +407,74 @@ schedule_changes = Table(
     Column("params", JSON, nullable=False),
 )
 Index("ix_schedule_changes_proposal", schedule_changes.c.proposal_id)
+
+
+# --- rosters (migration 0007) ------------------------------------------------------------------
+
+roster_contracts = Table(
+    "roster_contracts", metadata,
+    _territory_fk(),
+    Column("rpps", String(11), nullable=False),
+    Column("share", Float, nullable=False),
+    Column("weekends", Boolean, nullable=False),
+    Column("on_call", Boolean, nullable=False),
+    PrimaryKeyConstraint("territory_id", "rpps"),
+)
+
+roster_runs = Table(
+    "roster_runs", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    _territory_fk(),
+    Column("start_day", Date, nullable=False),
+    Column("days", Integer, nullable=False),
+    Column("status", String(16), nullable=False),  # draft | published | replaced
+    Column("solver_status", String(16), nullable=False),
+    Column("objective", BigInteger, nullable=False),
+    Column("seconds", Float, nullable=False),
+    Column("shifts", JSON, nullable=False),  # the shift definitions it was solved with
+    Column("notes", JSON, nullable=False),  # cover left short, fairness spread
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("published_at", DateTime(timezone=True), nullable=True),
+)
+Index("ix_roster_runs_territory", roster_runs.c.territory_id, roster_runs.c.start_day)
+
+roster_entries = Table(
+    "roster_entries", metadata,
+    Column("run_id", Integer, ForeignKey("roster_runs.id", ondelete="CASCADE"), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("rpps", String(11), nullable=False),
+    Column("shift", String(32), nullable=False),
+    PrimaryKeyConstraint("run_id", "day", "rpps"),
+)
+
+roster_leave = Table(
+    "roster_leave", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    _territory_fk(),
+    Column("rpps", String(11), nullable=False),
+    Column("first_day", Date, nullable=False),
+    Column("last_day", Date, nullable=False),
+    Column("reason", String(200), nullable=False),
+    Column("status", String(16), nullable=False),  # requested | approved | refused
+    Column("requested_by", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("decided_by", String(64), nullable=True),
+    Column("decided_at", DateTime(timezone=True), nullable=True),
+    CheckConstraint("last_day >= first_day", name="ck_roster_leave_order"),
+)
+Index("ix_roster_leave_territory", roster_leave.c.territory_id, roster_leave.c.first_day)
+
+roster_swaps = Table(
+    "roster_swaps", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", Integer, ForeignKey("roster_runs.id", ondelete="CASCADE"), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("from_rpps", String(11), nullable=False),
+    Column("to_rpps", String(11), nullable=False),
+    Column("status", String(16), nullable=False),  # requested | approved | refused
+    Column("requested_by", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("decided_by", String(64), nullable=True),
+    Column("decided_at", DateTime(timezone=True), nullable=True),
+)

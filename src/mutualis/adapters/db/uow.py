@@ -18,6 +18,7 @@ from mutualis.adapters.db.booking import (
 from mutualis.adapters.db.dicom import MppsRepository, WorklistRepository
 from mutualis.adapters.db.reading import ReadingTaskRepository, ReportRepository, ScreeningRepository
 from mutualis.adapters.db.repositories import AuditLog, TerritoryRepository, UserRepository
+from mutualis.adapters.db.rosters import RosterRepository
 from mutualis.adapters.db.schedule import ScheduleRepository
 from mutualis.domain.errors import Conflict, MutualisError
 
@@ -41,6 +42,7 @@ class SqlUnitOfWork:
     reports: ReportRepository
     screening: ScreeningRepository
     schedule: ScheduleRepository
+    rosters: RosterRepository
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -66,6 +68,7 @@ class SqlUnitOfWork:
         self.reports = ReportRepository(self._conn)
         self.screening = ScreeningRepository(self._conn)
         self.schedule = ScheduleRepository(self._conn)
+        self.rosters = RosterRepository(self._conn)
         return self
 
     def __exit__(

@@ -15,10 +15,12 @@ from mutualis.entrypoints.web import (
     api,
     api_booking,
     api_reading,
+    api_rosters,
     api_schedule,
     pages,
     pages_booking,
     pages_reading,
+    pages_rosters,
     pages_schedule,
 )
 from mutualis.entrypoints.web.errors import install_error_handlers
@@ -48,7 +50,9 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(api_reading.router)
     app.include_router(pages_reading.router)
     app.include_router(api_schedule.router)
+    app.include_router(api_rosters.router)
     app.include_router(pages_schedule.router)
+    app.include_router(pages_rosters.router)
     app.mount(
         "/static",
         StaticFiles(directory=str(resources.files("mutualis") / "entrypoints" / "web" / "static")),

@@ -1,0 +1,12 @@
+"""The staff-roster engine: who works which shift on which day (Curtois & Qu model).
+
+typed instance (:mod:`.instance`, read and written by :mod:`.curtois`, index tables in
+:mod:`.facts`) → one module per rule (:mod:`.rule_cover`, :mod:`.rule_succession`,
+:mod:`.rule_workload`, :mod:`.rule_consecutive`, :mod:`.rule_weekends`, :mod:`.rule_requests`,
+and the stronger stretch formulation :mod:`.rule_stretch`, into the CP-SAT region models of
+:mod:`.model`) → :func:`.solve.solve` (first roster by the whole model or :mod:`.construct`,
+then the large-neighbourhood search of :mod:`.lns`) → a :class:`.solve.RosterSolution`;
+:mod:`.validate` checks any roster and computes the benchmark objective without a solver;
+:mod:`.generator` makes lawful-by-construction instances of any size. Pure: no I/O but the
+file helpers of :mod:`.curtois`.
+"""

@@ -1,0 +1,108 @@
+"""Solving an instance: ``solve(instance, time_limit_s) -> RosterSolution``.
+
+1. **First roster.** An instance of up to :data:`WHOLE_CELLS` allowed (staff, day, shift) cells
+   — the benchmark's Instance1–12 — is given to CP-SAT whole (every rule module, :mod:`.model`)
+   for a share of the time; its best bound is the reported bound, and its answer is final when
+   proven optimal. Larger ones get a roster one member of staff at a time (:mod:`.construct`).
+2. **Large-neighbourhood search** (:mod:`.lns`) until the time limit: regions of the roster
+   re-optimised by CP-SAT, two at a time.
+3. The roster is checked by the solver-free validator (:mod:`.validate`), whose objective is
+   the one reported.
+
+The time limit covers everything from the call on (index tables, model building included).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from ortools.sat.python import cp_model
+
+from mutualis.engines.roster.construct import Infeasible, construct
+from mutualis.engines.roster.facts import Facts, IntArray, facts
+from mutualis.engines.roster.instance import Roster, RosterInstance, as_roster
+from mutualis.engines.roster.lns import LnsStats, improve
+from mutualis.engines.roster.model import Region, build
+from mutualis.engines.roster.validate import objective_array, roster_problems
+
+Progress = Callable[[str, float], None]
+WHOLE_CELLS = 40_000  # allowed cells up to which the first roster comes from the whole model
+WHOLE_SHARE = 0.15  # share of the time limit the whole model gets
+
+
+@dataclass(frozen=True)
+class RosterSolution:
+    status: str  # OPTIMAL (proven), FEASIBLE, INFEASIBLE (proven), UNKNOWN (no roster in time)
+    roster: Roster | None
+    objective: int | None
+    bound: int  # a lower bound of the objective (0 when nothing better is known)
+    seconds: float
+    stats: dict[str, float | int | str] = field(default_factory=dict)
+
+
+def _whole(f: Facts, limit: float, workers: int, seed: int) -> tuple[str, IntArray | None, int]:
+    empty = np.full((f.E, f.D), -1, dtype=np.int64)
+    m = build(f, empty, Region.whole(f))
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = workers
+    solver.parameters.random_seed = seed
+    solver.parameters.max_time_in_seconds = max(0.1, limit)
+    status = solver.solve(m.model)
+    bound = max(0, int(np.ceil(solver.best_objective_bound - 1e-6)) + f.on_constant())
+    if status == cp_model.INFEASIBLE:
+        return "INFEASIBLE", None, 0
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return "UNKNOWN", None, bound
+    m.read(solver, empty)
+    return ("OPTIMAL" if status == cp_model.OPTIMAL else "FEASIBLE"), empty, bound
+
+
+def solve(instance: RosterInstance, time_limit_s: float = 60.0, progress: Progress | None = None, *,
+          seed: int = 0, workers: int = 2) -> RosterSolution:  # fmt: skip
+    t0 = time.monotonic()
+    deadline = t0 + time_limit_s
+    f = facts(instance)
+    cells = int(f.allowed.sum())
+    stats: dict[str, float | int | str] = {"staff": f.E, "days": f.D, "shifts": f.S, "cells": cells}
+
+    def done(status: str, R: IntArray | None, bound: int) -> RosterSolution:
+        seconds = round(time.monotonic() - t0, 2)
+        if R is None:
+            return RosterSolution(status, None, None, bound, seconds, stats)
+        value = objective_array(f, R)
+        if value <= bound:
+            status = "OPTIMAL"
+        return RosterSolution(status, as_roster(R.tolist()), value, min(bound, value), seconds, stats)
+
+    bound = 0
+    R: IntArray | None = None
+    if cells <= WHOLE_CELLS:
+        if progress is not None:
+            progress("whole model", 0.0)
+        status, R, bound = _whole(f, time_limit_s * WHOLE_SHARE, workers, seed)
+        stats["first"] = "whole model"
+        if status in ("OPTIMAL", "INFEASIBLE"):
+            return done(status, R, bound)
+    if R is None:
+        stats["first"] = "staff by staff"
+        try:
+            R = construct(f, deadline, seed=seed, workers=workers, progress=progress)
+        except Infeasible as e:
+            stats["infeasible_staff"] = e.staff
+            return done("INFEASIBLE", None, 0)
+        status = "FEASIBLE" if R is not None else "UNKNOWN"
+    if R is None:
+        return done(status, None, bound)
+    stats["first_objective"] = objective_array(f, R)
+    stats["first_seconds"] = round(time.monotonic() - t0, 2)
+    lns = LnsStats()
+    R = improve(f, R, deadline, seed=seed, workers=workers, progress=progress, stats=lns)
+    stats["lns_iterations"] = lns.iterations
+    stats["lns_improvements"] = lns.improvements
+    problems = roster_problems(instance, R.tolist())
+    if problems:  # never expected: every step keeps the rules
+        raise AssertionError("roster engine produced an unlawful roster: " + "; ".join(problems[:5]))
+    return done("FEASIBLE", R, bound)
