@@ -43,7 +43,7 @@ def test_objective_by_hand() -> None:
     # late cover on Wednesday: nobody (1 under: 50) -> 50
     assert objective(inst, GOOD) == 151
     assert objective_array(facts(inst), np.array(GOOD)) == 151
-    assert objective_parts(facts(inst), np.array(GOOD)) == {"requests": 0, "under": 150, "over": 1}
+    assert objective_parts(facts(inst), np.array(GOOD)) == {"requests": 0, "under": 150, "over": 1, "balance": 0}
     # A off on Monday (its request unmet: 2) and B late on Thursday (its off request granted: 3);
     # early cover: Mon 0 (under 100), Tue 2 (over 1), Wed 2 (over 1), Thu 0 (under 100), Fri 1, Sat 1,
     # Sun 0 (under 100); late cover on Wednesday: nobody (under 50)

@@ -163,6 +163,10 @@ class RosterRepository(Protocol):
     def decide_swap(self, swap_id: int, status: str, by: str, at: datetime) -> None: ...
 
 
+class FederationRepository(Protocol):
+    pass
+
+
 class UnitOfWork(Protocol):
     @property
     def territories(self) -> TerritoryRepository: ...
@@ -194,6 +198,8 @@ class UnitOfWork(Protocol):
     def schedule(self) -> ScheduleRepository: ...
     @property
     def rosters(self) -> RosterRepository: ...
+    @property
+    def federation(self) -> FederationRepository: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(

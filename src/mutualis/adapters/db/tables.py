@@ -478,3 +478,133 @@ roster_swaps = Table(
     Column("decided_by", String(64), nullable=True),
     Column("decided_at", DateTime(timezone=True), nullable=True),
 )
+
+
+# --- the federation (migration 0008) -----------------------------------------------------------
+
+referrals = Table(
+    "referrals", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    _territory_fk(),
+    Column("patient_id", Integer, ForeignKey("patients.id"), nullable=False),
+    Column("from_site", String(64), nullable=False),
+    Column("to_site", String(64), nullable=False),
+    Column("referring_rpps", String(11), nullable=False),
+    Column("reason", String(32), nullable=False),  # heavy_surgery | digestive_oncology | other
+    Column("urgency", String(16), nullable=False),  # urgent | soon | routine
+    Column("summary", Text, nullable=False),
+    Column("documents", JSON, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("due_at", DateTime(timezone=True), nullable=False),  # the current step's due time
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_referrals_territory_status", referrals.c.territory_id, referrals.c.status)
+
+referral_events = Table(
+    "referral_events", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("referral_id", Integer, ForeignKey("referrals.id", ondelete="CASCADE"), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("note", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_referral_events_referral_id", referral_events.c.referral_id)
+
+surgical_cases = Table(
+    "surgical_cases", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    _territory_fk(),
+    Column("patient_id", Integer, ForeignKey("patients.id"), nullable=False),
+    Column("referral_id", Integer, ForeignKey("referrals.id"), nullable=True),
+    Column("procedure", String(64), nullable=False),  # the catalogue's theatre exam code
+    Column("surgeon_rpps", String(11), nullable=False),
+    Column("priority", String(16), nullable=False),  # urgent | cancer | standard
+    Column("cancer", Boolean, nullable=False),  # a digestive cancer: needs a tumour-board decision first
+    Column("anaesthesia", String(16), nullable=False),
+    Column("expected_min", Integer, nullable=False),
+    Column("ready_on", Date, nullable=False),
+    Column("due_by", Date, nullable=False),
+    Column("status", String(16), nullable=False),  # waiting | booked | done | cancelled
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_surgical_cases_territory_status", surgical_cases.c.territory_id, surgical_cases.c.status)
+
+theatre_bookings = Table(
+    "theatre_bookings", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("case_id", Integer, ForeignKey("surgical_cases.id"), nullable=False),
+    Column("equipment_id", Integer, ForeignKey("equipment.id"), nullable=False),
+    Column("start_at", DateTime(timezone=True), nullable=False),
+    Column("end_at", DateTime(timezone=True), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint("end_at > start_at", name="ck_theatre_bookings_positive"),
+)
+Index("ix_theatre_bookings_equipment_start", theatre_bookings.c.equipment_id, theatre_bookings.c.start_at)
+Index("ix_theatre_bookings_case", theatre_bookings.c.case_id)
+
+tumour_boards = Table(
+    "tumour_boards", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    _territory_fk(),
+    Column("title", String(200), nullable=False),
+    Column("site", String(64), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("specialties", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_tumour_boards_territory_day", tumour_boards.c.territory_id, tumour_boards.c.day)
+
+board_cases = Table(
+    "board_cases", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("board_id", Integer, ForeignKey("tumour_boards.id", ondelete="CASCADE"), nullable=False),
+    Column("patient_id", Integer, ForeignKey("patients.id"), nullable=False),
+    Column("referral_id", Integer, ForeignKey("referrals.id"), nullable=True),
+    Column("question", Text, nullable=False),
+    Column("standard", Boolean, nullable=False),  # short registration: the case follows a standard
+    Column("attendees", JSON, nullable=False),  # [{"rpps", "specialty"}]
+    Column("decision", Text, nullable=True),
+    Column("decided_by", String(64), nullable=True),
+    Column("decided_at", DateTime(timezone=True), nullable=True),
+    Column("sent_at", DateTime(timezone=True), nullable=True),  # sent to the referring physician
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_board_cases_patient", board_cases.c.patient_id)
+
+protocols = Table(
+    "protocols", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    _territory_fk(),
+    Column("code", String(64), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("kind", String(16), nullable=False),  # care | imaging
+    Column("activities", JSON, nullable=False),
+    Column("establishments", JSON, nullable=False),  # FINESS
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("territory_id", "code", name="uq_protocols_territory_id"),
+)
+
+protocol_versions = Table(
+    "protocol_versions", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("protocol_id", Integer, ForeignKey("protocols.id", ondelete="CASCADE"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("approved_by", String(64), nullable=False),
+    Column("approved_at", DateTime(timezone=True), nullable=False),
+    Column("effective_from", Date, nullable=False),
+    UniqueConstraint("protocol_id", "version", name="uq_protocol_versions_protocol_id"),
+)
+
+protocol_acks = Table(
+    "protocol_acks", metadata,
+    Column("version_id", Integer, ForeignKey("protocol_versions.id", ondelete="CASCADE"), nullable=False),
+    Column("rpps", String(11), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("version_id", "rpps"),
+)

@@ -16,6 +16,7 @@ from mutualis.adapters.db.booking import (
     PresenceRepository,
 )
 from mutualis.adapters.db.dicom import MppsRepository, WorklistRepository
+from mutualis.adapters.db.federation import FederationRepository
 from mutualis.adapters.db.reading import ReadingTaskRepository, ReportRepository, ScreeningRepository
 from mutualis.adapters.db.repositories import AuditLog, TerritoryRepository, UserRepository
 from mutualis.adapters.db.rosters import RosterRepository
@@ -43,6 +44,7 @@ class SqlUnitOfWork:
     screening: ScreeningRepository
     schedule: ScheduleRepository
     rosters: RosterRepository
+    federation: FederationRepository
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -69,6 +71,7 @@ class SqlUnitOfWork:
         self.screening = ScreeningRepository(self._conn)
         self.schedule = ScheduleRepository(self._conn)
         self.rosters = RosterRepository(self._conn)
+        self.federation = FederationRepository(self._conn)
         return self
 
     def __exit__(

@@ -85,6 +85,18 @@ class Cover:
 
 
 @dataclass(frozen=True)
+class Balance:
+    """Fairness (soft, not in the Curtois format): the members of ``staff`` work numbers of
+    ``shifts`` (e.g. nights on call) within ``tolerance`` of each other; each shift of spread
+    beyond costs ``weight``."""
+
+    staff: tuple[str, ...]
+    shifts: tuple[str, ...]
+    tolerance: int = 1
+    weight: int = 1_000
+
+
+@dataclass(frozen=True)
 class RosterInstance:
     days: int
     shifts: tuple[ShiftType, ...]
@@ -93,6 +105,7 @@ class RosterInstance:
     requests: tuple[ShiftRequest, ...] = ()
     cover: tuple[Cover, ...] = ()
     name: str = ""
+    balance: tuple[Balance, ...] = ()
 
     @property
     def weeks(self) -> int:

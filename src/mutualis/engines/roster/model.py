@@ -145,6 +145,7 @@ class RegionModel:
 def build(f: Facts, incumbent: IntArray, region: Region, *, stretches: bool = False) -> RegionModel:
     """The region's model with every rule and the objective; ``stretches`` adds :mod:`.rule_stretch`."""
     from mutualis.engines.roster import (
+        rule_balance,
         rule_consecutive,
         rule_cover,
         rule_requests,
@@ -155,7 +156,8 @@ def build(f: Facts, incumbent: IntArray, region: Region, *, stretches: bool = Fa
     )
 
     m = RegionModel(f, incumbent, region)
-    for rule in (rule_succession, rule_workload, rule_consecutive, rule_weekends, rule_requests, rule_cover):
+    for rule in (rule_succession, rule_workload, rule_consecutive, rule_weekends, rule_requests, rule_cover,
+                 rule_balance):
         rule.add(m)
     if stretches:
         rule_stretch.add(m)

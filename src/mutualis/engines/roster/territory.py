@@ -40,11 +40,11 @@ from datetime import date, timedelta
 
 from mutualis.domain.rosters import Contract, Leave, LeaveStatus, RosterEntry, ShiftDefinition, ShiftKind
 from mutualis.domain.territory import WEEKDAYS, EquipmentKind, Modality, Profession, Territory
-from mutualis.engines.roster.instance import OFF, Cover, DayOff, RosterInstance, ShiftType, Staff
+from mutualis.engines.roster.instance import OFF, Balance, Cover, DayOff, RosterInstance, ShiftType, Staff
 
 RADIOLOGIST, RADIOGRAPHER = Profession.RADIOLOGIST.value, Profession.RADIOGRAPHER.value
 HARD_UNDER = 100_000
-DAY_UNDER, REMOTE_UNDER, OVER, UNWANTED = 1_000, 100, 10, 5_000
+DAY_UNDER, REMOTE_UNDER, OVER, UNWANTED, FAIRNESS = 1_000, 100, 10, 5_000, 5_000
 DAY_MIN = 10 * 60  # a radiologist's working day, for the contract's lower bound
 
 
@@ -224,7 +224,25 @@ def to_instance(problem: TerritoryRoster) -> RosterInstance:
             elif s.code != "TELE":  # a shift nobody asked for that day (a weekend on-call on a Tuesday)
                 cover.append(Cover(off0 + n, s.code, 0, 0, UNWANTED))
     off = tuple(sorted(set(days_off), key=lambda x: (x.staff, x.day)))
-    return RosterInstance(total, shift_types, tuple(staff), off, (), tuple(cover), problem.territory)
+    return RosterInstance(total, shift_types, tuple(staff), off, (), tuple(cover), problem.territory,
+                          fairness(problem))
+
+
+def fairness(problem: TerritoryRoster) -> tuple[Balance, ...]:
+    """Nights on call, and weekend days on call, spread within one among the people of the same
+    profession and contract who take on-call (weight 5,000 a shift of spread beyond one: more
+    than a missing day on site, less than a missing on-call)."""
+    groups: dict[tuple[str, float, bool], list[str]] = {}
+    for p in problem.people:
+        if p.contract.on_call:
+            groups.setdefault((p.profession, p.contract.share, p.contract.weekends), []).append(p.rpps)
+    out = []
+    for (profession, _, _), members in sorted(groups.items()):
+        for kind in (ShiftKind.NIGHT_ON_CALL, ShiftKind.WEEKEND_ON_CALL):
+            codes = tuple(s.code for s in problem.shifts if s.kind is kind and s.profession == profession)
+            if codes and len(members) > 1:
+                out.append(Balance(tuple(members), codes, 1, FAIRNESS))
+    return tuple(out)
 
 
 def entries(problem: TerritoryRoster, roster: Sequence[Sequence[int]]) -> list[RosterEntry]:

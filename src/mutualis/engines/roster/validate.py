@@ -89,7 +89,21 @@ def objective_parts(f: Facts, R: IntArray) -> dict[str, int]:
     under = np.where(f.has_cover, np.maximum(0, f.req - count), 0)
     over = np.where(f.has_cover, np.maximum(0, count - f.req), 0)
     return {"requests": f.on_constant() - met_on + granted_off, "under": int((f.under_w * under).sum()),
-            "over": int((f.over_w * over).sum())}  # fmt: skip
+            "over": int((f.over_w * over).sum()), "balance": balance_cost(f.inst, R)}  # fmt: skip
+
+
+def balance_cost(instance: RosterInstance, roster: Sequence[Sequence[int]] | IntArray) -> int:
+    """The fairness groups' cost (:class:`~.instance.Balance`): weight × spread beyond tolerance."""
+    if not instance.balance:
+        return 0
+    staff, shifts = instance.staff_index(), instance.shift_index()
+    total = 0
+    for g in instance.balance:
+        types = {shifts[s] for s in g.shifts if s in shifts}
+        counts = [sum(1 for v in roster[staff[e]] if int(v) in types) for e in g.staff if e in staff]
+        if len(counts) > 1:
+            total += g.weight * max(0, max(counts) - min(counts) - g.tolerance)
+    return total
 
 
 def objective_array(f: Facts, R: IntArray) -> int:
@@ -109,4 +123,4 @@ def objective(instance: RosterInstance, roster: Sequence[Sequence[int]]) -> int:
     for c in instance.cover:
         n = count[(c.day, c.shift)]
         total += c.under_weight * max(0, c.requirement - n) + c.over_weight * max(0, n - c.requirement)
-    return total
+    return total + balance_cost(instance, roster)
