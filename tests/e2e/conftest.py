@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from mutualis.adapters.db.engine import upgrade
 from mutualis.adapters.territory_file import read_territory_file
@@ -92,3 +92,14 @@ def browser() -> Iterator[Browser]:
             "--disable-component-update", "--disable-sync"])
         yield b
         b.close()
+
+
+def login(browser: Browser, url: str, username: str, path: str, **context: object) -> Page:
+    """A new page, signed in as ``username`` on the login form, landing on ``path``."""
+    options: dict[str, object] = {"viewport": {"width": 1400, "height": 1000}, "locale": "fr-FR", **context}
+    page = browser.new_page(**options)  # type: ignore[arg-type]
+    page.goto(f"{url}{path}")
+    page.get_by_label("Identifiant").fill(username)
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    return page

@@ -10,20 +10,13 @@ import re
 from playwright.sync_api import Browser, Page, expect
 
 from mutualis.domain.identifiers import nir_key
-from tests.e2e.conftest import ARTIFACTS, PASSWORD
+from tests.e2e.conftest import ARTIFACTS, login
 
 FIRST13 = "2" + "61" + "03" + "12" + "096" + "123"  # a woman born in March 1961 in Espalion (12096)
 NIR = FIRST13 + nir_key(FIRST13)
 EXAM = "irm-genou"  # MR, 30 min: only the Rodez MRI can do it
 
 
-def _login(browser: Browser, server: str, username: str, path: str) -> Page:
-    page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="fr-FR")
-    page.goto(f"{server}{path}")
-    page.get_by_label("Identifiant").fill(username)
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    return page
 
 
 def _shot(page: Page, name: str, *, full_page: bool = True) -> None:
@@ -45,7 +38,7 @@ def _order(page: Page, patient_url: str) -> tuple[str, str]:
 
 
 def test_book_an_mri_then_see_it_in_the_agenda(browser: Browser, server: str) -> None:
-    page = _login(browser, server, "secretariat.espalion", "/reservation?territoire=aveyron-pimm")
+    page = login(browser, server, "secretariat.espalion", "/reservation?territoire=aveyron-pimm")
     page.goto(f"{server}/reservation?territoire=aveyron-pimm")
     expect(page.get_by_role("heading", level=1)).to_have_text("Prendre un rendez-vous")
 
@@ -192,7 +185,7 @@ def test_book_an_mri_then_see_it_in_the_agenda(browser: Browser, server: str) ->
 
 
 def test_an_agenda_out_of_scope_is_an_error_page(browser: Browser, server: str) -> None:
-    page = _login(browser, server, "agent.montmo", "/agenda/aveyron-pimm/rodez-irm")
+    page = login(browser, server, "agent.montmo", "/agenda/aveyron-pimm/rodez-irm")
     expect(page.get_by_role("heading", name="Erreur 404")).to_be_visible()
     page.goto(f"{server}/reservation?territoire=aveyron-pimm")
     expect(page.get_by_role("heading", name="Erreur 404")).to_be_visible()

@@ -32,7 +32,7 @@ from mutualis.services import booking, reading, reports
 from mutualis.services.accounts import add_user
 from mutualis.services.territories import load_territory
 from tests.conftest import ROOT, TEST_SECRET
-from tests.e2e.conftest import ARTIFACTS, COORDINATOR, PASSWORD, live_server
+from tests.e2e.conftest import ARTIFACTS, COORDINATOR, PASSWORD, live_server, login
 
 TERRITORY = "aveyron-pimm"
 COSTES = User("radiologue.espalion", "Dr Antoine Costes", Role.RADIOLOGIST, TERRITORY, sites=("espalion",),
@@ -116,13 +116,6 @@ def lecture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Reading]:
     container.engine.dispose()
 
 
-def _login(browser: Browser, url: str, username: str, path: str) -> Page:
-    page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="fr-FR")
-    page.goto(f"{url}{path}")
-    page.get_by_label("Identifiant").fill(username)
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    return page
 
 
 def _shot(page: Page, name: str) -> None:
@@ -151,7 +144,7 @@ def test_claim_report_and_sign_a_ct(browser: Browser, lecture: Reading) -> None:
                            "Dyspnée aiguë, suspicion d'embolie pulmonaire", images_minutes_ago=25)
     accession = order.accession_number
 
-    page = _login(browser, lecture.url, "radiologue.espalion", "/lecture")
+    page = login(browser, lecture.url, "radiologue.espalion", "/lecture")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Liste de lecture")
     expect(page.locator("nav.compte").get_by_role("link", name="Lecture")).to_be_visible()
     expect(page.get_by_text("Vous n'êtes pas de garde")).to_have_count(0)
@@ -264,7 +257,7 @@ def test_claim_report_and_sign_a_ct(browser: Browser, lecture: Reading) -> None:
     page.close()
 
     # the requesting site's secretariat finds the signed report, addendum included, on the order
-    desk = _login(browser, lecture.url, AGENT.username, f"/reservation/commandes/{order.id}")
+    desk = login(browser, lecture.url, AGENT.username, f"/reservation/commandes/{order.id}")
     delivered = desk.locator("pre.compte-rendu")
     expect(delivered).to_contain_text("Pas d'embolie pulmonaire.")
     expect(delivered).to_contain_text("Nodule pulmonaire de 4 mm")
@@ -272,7 +265,7 @@ def test_claim_report_and_sign_a_ct(browser: Browser, lecture: Reading) -> None:
     desk.close()
 
     # a radiologist off duty sees why the list is empty
-    off = _login(browser, lecture.url, "radiologue.fabre", "/lecture")
+    off = login(browser, lecture.url, "radiologue.fabre", "/lecture")
     expect(off.get_by_role("status")).to_contain_text("Vous n'êtes pas de garde / présent")
     expect(off.locator("tr.tache")).to_have_count(0)
     off.close()
@@ -285,7 +278,7 @@ def test_screening_double_reading_goes_to_another_reader(browser: Browser, lectu
     accession = order.accession_number
 
     # first reading by Dr Marty
-    page = _login(browser, lecture.url, "radiologue.marty", "/lecture/double-lecture")
+    page = login(browser, lecture.url, "radiologue.marty", "/lecture/double-lecture")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Double lecture")
     expect(page.locator("[data-volume=l1]")).to_contain_text("0 / 500")
     expect(page.locator("[data-volume=l2]")).to_contain_text("0 / 1 500")
@@ -313,7 +306,7 @@ def test_screening_double_reading_goes_to_another_reader(browser: Browser, lectu
     page.close()
 
     # Dr Lacombe (mammo-L2) sees it as a second reading, without the first reading's detail
-    other = _login(browser, lecture.url, "radiologue.lacombe", "/lecture/double-lecture")
+    other = login(browser, lecture.url, "radiologue.lacombe", "/lecture/double-lecture")
     row = other.locator(f"tr[data-accession='{accession}']")
     expect(row).to_contain_text("2e lecture")
     expect(row).to_contain_text("VIGOUROUX Anne")

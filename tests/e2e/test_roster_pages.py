@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from mutualis.adapters.db.engine import upgrade
 from mutualis.adapters.territory_file import read_territory_file
@@ -20,9 +20,10 @@ from mutualis.services import booking
 from mutualis.services.accounts import add_user
 from mutualis.services.territories import load_territory
 from tests.conftest import ROOT, TEST_SECRET
-from tests.e2e.conftest import ARTIFACTS, COORDINATOR, PASSWORD, live_server
+from tests.e2e.conftest import ARTIFACTS, COORDINATOR, PASSWORD, live_server, login
 
 TERRITORY = "aveyron-pimm"
+WIDE: dict[str, object] = {"viewport": {"width": 1500, "height": 1000}, "accept_downloads": True}
 MARTY = User("radiologue.marty", "Dr Hélène Marty", Role.RADIOLOGIST, TERRITORY, sites=("rodez",),
              rpps="12981010940")
 
@@ -48,13 +49,6 @@ def equipes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     c.engine.dispose()
 
 
-def _login(browser: Browser, url: str, username: str, path: str) -> Page:
-    page = browser.new_page(viewport={"width": 1500, "height": 1000}, locale="fr-FR", accept_downloads=True)
-    page.goto(f"{url}{path}")
-    page.get_by_label("Identifiant").fill(username)
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    return page
 
 
 def test_build_publish_read_the_rota_ask_leave_and_export(equipes: Site, browser: Browser) -> None:
@@ -63,7 +57,7 @@ def test_build_publish_read_the_rota_ask_leave_and_export(equipes: Site, browser
     assert t is not None
     today = booking.to_local(datetime.now(UTC), t).date()
     start = today + timedelta(days=(7 - today.weekday()) % 7 or 7)  # next Monday
-    coord = _login(browser, equipes.url, COORDINATOR.username, "/equipes")
+    coord = login(browser, equipes.url, COORDINATOR.username, "/equipes", **WIDE)
     expect(coord.get_by_role("heading", name="Planning des équipes")).to_be_visible()
     form = coord.get_by_role("form", name="Construire un planning")
     form.get_by_label("Premier jour").fill(start.isoformat())
@@ -85,7 +79,7 @@ def test_build_publish_read_the_rota_ask_leave_and_export(equipes: Site, browser
     expect(nights.first).to_contain_text("Nuit :")
     assert nights.count() >= min(14, (start.replace(day=28) - start).days)
 
-    doctor = _login(browser, equipes.url, MARTY.username, f"/equipes?vue=demandes&mois={start:%Y-%m}")
+    doctor = login(browser, equipes.url, MARTY.username, f"/equipes?vue=demandes&mois={start:%Y-%m}", **WIDE)
     leave = doctor.get_by_role("form", name="Demander un congé")
     first_leave = start + timedelta(days=20)
     leave.get_by_label("Du").fill(first_leave.isoformat())

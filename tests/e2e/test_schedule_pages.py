@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from mutualis.adapters.db.engine import upgrade
 from mutualis.adapters.territory_file import read_territory_file
@@ -25,7 +25,7 @@ from mutualis.services.accounts import add_user
 from mutualis.services.demand import import_demand, serve_first_come
 from mutualis.services.territories import load_territory
 from tests.conftest import ROOT, TEST_SECRET
-from tests.e2e.conftest import ARTIFACTS, COORDINATOR, PASSWORD, live_server
+from tests.e2e.conftest import ARTIFACTS, COORDINATOR, PASSWORD, live_server, login
 
 TERRITORY = "aveyron-pimm"
 
@@ -57,17 +57,10 @@ def planning(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Planning]:
     c.engine.dispose()
 
 
-def _login(browser: Browser, url: str, username: str, path: str) -> Page:
-    page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="fr-FR")
-    page.goto(f"{url}{path}")
-    page.get_by_label("Identifiant").fill(username)
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    return page
 
 
 def test_the_coordinator_optimises_the_week_and_applies_the_proposal(planning: Planning, browser: Browser) -> None:
-    page = _login(browser, planning.url, COORDINATOR.username, "/planification")
+    page = login(browser, planning.url, COORDINATOR.username, "/planification")
     expect(page.get_by_role("heading", name="Planification de la semaine")).to_be_visible()
     expect(page.get_by_text("Aucune proposition pour l'instant.")).to_be_visible()
     page.get_by_label("Temps de calcul (secondes)").fill("8")

@@ -676,6 +676,16 @@ def demo(
         if reader is not None and reader.rpps:
             added = seed_reading(container, t, reader.rpps, _now())
             out.print(f"{t.id}: {added} exams waiting to be read; {reader.username} is on duty today and tomorrow")
+    surgeon = next((u for u in users if u.role is Role.FEDERATION_SURGEON and u.territory == "vienne-fmih"), None)
+    if surgeon is not None:
+        from mutualis.entrypoints.demo import seed_federation
+
+        with container.uow() as uow:
+            vienne = uow.territories.get("vienne-fmih")
+        if vienne is not None:
+            n = seed_federation(container, vienne, surgeon, _now())
+            out.print(f"vienne-fmih: {n} referrals from Montmorillon waiting for the CHU's answer, a tumour board "
+                      "next week (/federation)")
     table = Table(title=f"Demo accounts (password for all: {DEMO_PASSWORD})")
     for column in ("username", "role", "scope"):
         table.add_column(column)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from mutualis.bootstrap import Container
 from mutualis.domain.accounts import Role, User
 from mutualis.domain.audit import Action, AuditEvent
-from mutualis.domain.orders import Order, OrderStatus, Priority
+from mutualis.domain.identifiers import nir_key
+from mutualis.domain.orders import Order, OrderStatus, Patient, Priority, Sex
 from mutualis.domain.territory import Profession, Territory
 from mutualis.engines.slots import Shift
 from mutualis.services import accounts, booking, reading
@@ -134,4 +135,39 @@ def seed_reading(container: Container, t: Territory, radiologist: str, now: date
                                          status=OrderStatus.ACQUIRED), at)
             added += reading.enqueue(uow, t, order, site, at) is not None
         uow.commit()
+    return added
+
+
+FEDERATION_PATIENTS = (
+    ("1580786194", "Bernard", "Jacques", date(1958, 7, 3), Sex.MALE, "86165",
+     "Adénocarcinome du côlon droit découvert en coloscopie, bilan d'extension négatif.", "digestive_oncology"),
+    ("2640486194", "Moreau", "Colette", date(1964, 4, 12), Sex.FEMALE, "86165",
+     "Éventration complexe après deux laparotomies, demande de prise en charge au CHU.", "heavy_surgery"),
+)
+
+
+def seed_federation(container: Container, t: Territory, surgeon: User, now: datetime) -> int:
+    """For the demo: two referrals from Montmorillon to the CHU waiting for an answer, and a
+    digestive tumour board next week. Returns the referrals added (0 when some exist already)."""
+    from mutualis.domain.federation import Referral, ReferralReason, TumourBoard, Urgency
+    from mutualis.services import federation
+
+    if federation.referrals(container.uow(), surgeon, t.id, now=now):
+        return 0
+    chu = next(s.id for s in t.sites if s.insee == POITIERS)
+    added = 0
+    for nir13, last, first, born, sex, insee, summary, reason in FEDERATION_PATIENTS:
+        with container.uow() as uow:
+            nir = nir13 + "123"
+            p = uow.patients.by_nir(t.id, nir + nir_key(nir)) or uow.patients.add(
+                t.id, Patient(nir + nir_key(nir), last, first, born, sex, insee), now)
+            uow.commit()
+        federation.send_referral(container.uow(), surgeon, Referral(
+            t.id, p.id or 0, surgeon.sites[0], chu, surgeon.rpps or "", ReferralReason(reason), Urgency.SOON, summary,
+            ("compte rendu de coloscopie",) if reason == "digestive_oncology" else ()), address="demo", now=now)
+        added += 1
+    admin = User("demo", "Démonstration", Role.ADMIN)
+    day = booking.to_local(now, t).date() + timedelta(days=7)
+    federation.create_board(container.uow(), admin, TumourBoard(t.id, "RCP d'oncologie digestive", chu, day),
+                            address="demo", now=now)  # fmt: skip
     return added

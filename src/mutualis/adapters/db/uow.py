@@ -17,6 +17,7 @@ from mutualis.adapters.db.booking import (
 )
 from mutualis.adapters.db.dicom import MppsRepository, WorklistRepository
 from mutualis.adapters.db.federation import FederationRepository
+from mutualis.adapters.db.protocols import ProtocolRepository
 from mutualis.adapters.db.reading import ReadingTaskRepository, ReportRepository, ScreeningRepository
 from mutualis.adapters.db.repositories import AuditLog, TerritoryRepository, UserRepository
 from mutualis.adapters.db.rosters import RosterRepository
@@ -45,6 +46,7 @@ class SqlUnitOfWork:
     schedule: ScheduleRepository
     rosters: RosterRepository
     federation: FederationRepository
+    protocols: ProtocolRepository
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -72,6 +74,7 @@ class SqlUnitOfWork:
         self.schedule = ScheduleRepository(self._conn)
         self.rosters = RosterRepository(self._conn)
         self.federation = FederationRepository(self._conn)
+        self.protocols = ProtocolRepository(self._conn)
         return self
 
     def __exit__(

@@ -14,11 +14,15 @@ from mutualis.bootstrap import Container
 from mutualis.entrypoints.web import (
     api,
     api_booking,
+    api_federation,
+    api_protocols,
     api_reading,
     api_rosters,
     api_schedule,
     pages,
     pages_booking,
+    pages_federation,
+    pages_protocols,
     pages_reading,
     pages_rosters,
     pages_schedule,
@@ -53,6 +57,10 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(api_rosters.router)
     app.include_router(pages_schedule.router)
     app.include_router(pages_rosters.router)
+    app.include_router(pages_federation.router)
+    app.include_router(api_protocols.router)
+    app.include_router(pages_protocols.router)
+    app.include_router(api_federation.router)
     app.mount(
         "/static",
         StaticFiles(directory=str(resources.files("mutualis") / "entrypoints" / "web" / "static")),
