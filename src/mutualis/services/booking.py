@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from mutualis.domain.accounts import Role, User, visible_sites
-from mutualis.domain.audit import Action, AuditEvent
+from mutualis.domain.audit import Action
 from mutualis.domain.errors import Conflict, NotFound, PermissionDenied, Problem, ValidationError
 from mutualis.domain.orders import (
     Appointment,
@@ -32,6 +32,8 @@ from mutualis.engines.slots import (
     search,
 )
 from mutualis.engines.travel import GreatCircleEstimate
+from mutualis.services.common import audit as _audit
+from mutualis.services.common import territory as _territory
 from mutualis.services.ports import CommuneIndex, UnitOfWork
 
 
@@ -58,12 +60,6 @@ def to_utc(local: datetime, t: Territory) -> datetime:
 # --- access --------------------------------------------------------------------------------------
 
 
-def _territory(uow: UnitOfWork, territory_id: str) -> Territory:
-    t = uow.territories.get(territory_id)
-    if t is None:
-        raise NotFound("territory", territory_id)
-    return t
-
 
 def _sites(user: User, t: Territory, now: datetime) -> frozenset[str]:
     sites = visible_sites(user, t, now.date())
@@ -71,30 +67,6 @@ def _sites(user: User, t: Territory, now: datetime) -> frozenset[str]:
         raise NotFound("territory", t.id)
     return sites
 
-
-def _audit(
-    uow: UnitOfWork,
-    user: User,
-    action: Action,
-    resource: str,
-    key: object,
-    t: str,
-    address: str | None,
-    now: datetime,
-    **detail: object,
-) -> None:
-    uow.audit.append(
-        AuditEvent(
-            at=now,
-            actor=user.username,
-            action=action,
-            resource=resource,
-            resource_id=str(key) if key is not None else None,
-            territory=t,
-            address=address,
-            detail=dict(detail),
-        )
-    )
 
 
 def _order_in_scope(

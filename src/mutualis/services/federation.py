@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
 from mutualis.domain.accounts import Role, User, visible_sites
-from mutualis.domain.audit import Action, AuditEvent
+from mutualis.domain.audit import Action
 from mutualis.domain.errors import Conflict, NotFound, PermissionDenied, Problem, ValidationError
 from mutualis.domain.federation import (
     REFERRAL_STEPS,
@@ -35,17 +35,13 @@ from mutualis.domain.federation import (
 from mutualis.domain.orders import Patient
 from mutualis.domain.territory import WEEKDAYS, EquipmentKind, Platform, Territory
 from mutualis.services.booking import to_utc
+from mutualis.services.common import audit as _audit
+from mutualis.services.common import territory as _territory
 from mutualis.services.ports import UnitOfWork
 
 ACTORS = (Role.FEDERATION_SURGEON, Role.COORDINATOR, Role.ADMIN)
 PRIORITIES = ("urgent", "cancer", "standard")
 
-
-def _territory(uow: UnitOfWork, territory_id: str) -> Territory:
-    t = uow.territories.get(territory_id)
-    if t is None:
-        raise NotFound("territory", territory_id)
-    return t
 
 
 def _scope(user: User, t: Territory, now: datetime) -> frozenset[str]:
@@ -56,12 +52,6 @@ def _scope(user: User, t: Territory, now: datetime) -> frozenset[str]:
         raise NotFound("territory", t.id)
     return sites
 
-
-def _audit(uow: UnitOfWork, user: User, action: Action, resource: str, key: object, t: str, address: str | None,
-           now: datetime, **detail: object) -> None:  # fmt: skip
-    uow.audit.append(AuditEvent(at=now, actor=user.username, action=action, resource=resource,
-                                resource_id=None if key is None else str(key), territory=t, address=address,
-                                detail=dict(detail)))  # fmt: skip
 
 
 # --- privileges ---------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from mutualis.domain.accounts import PRACTITIONER_ROLES, Role, User, visible_sites
-from mutualis.domain.audit import Action, AuditEvent
+from mutualis.domain.audit import Action
 from mutualis.domain.errors import NotFound, PermissionDenied, Problem, ValidationError
 from mutualis.domain.protocols import (
     Protocol,
@@ -30,6 +30,8 @@ from mutualis.domain.protocols import (
     version_problems,
 )
 from mutualis.domain.territory import Platform, Practitioner, Territory
+from mutualis.services.common import audit as _audit
+from mutualis.services.common import territory as _territory
 from mutualis.services.ports import UnitOfWork
 
 APPROVERS = (Role.COORDINATOR, Role.ADMIN)
@@ -70,12 +72,6 @@ class ProtocolSummary:
     expected: int
 
 
-def _territory(uow: UnitOfWork, territory_id: str) -> Territory:
-    t = uow.territories.get(territory_id)
-    if t is None:
-        raise NotFound("territory", territory_id)
-    return t
-
 
 def _member(user: User, t: Territory) -> None:
     """Anyone of the territory reads; others do not even learn that it exists."""
@@ -94,11 +90,6 @@ def _approver(user: User, t: Territory, establishments: tuple[str, ...], now: da
     if outside:
         raise PermissionDenied(f"establishments outside your scope: {', '.join(outside)}")
 
-
-def _audit(uow: UnitOfWork, user: User, action: Action, resource: str, key: object, t: str, address: str | None,
-           now: datetime, **detail: object) -> None:  # fmt: skip
-    uow.audit.append(AuditEvent(at=now, actor=user.username, action=action, resource=resource,
-                                resource_id=str(key), territory=t, address=address, detail=dict(detail)))  # fmt: skip
 
 
 def today(t: Territory, now: datetime) -> date:

@@ -31,7 +31,8 @@ from mutualis.domain.reading_settings import ReadingMode, TaskKind
 from mutualis.domain.screening import ScreeningCase
 from mutualis.domain.territory import Practitioner, Profession, Territory
 from mutualis.engines import dispatch
-from mutualis.services.booking import _audit, _territory
+from mutualis.services.common import audit as _audit
+from mutualis.services.common import territory as _territory
 from mutualis.services.ports import UnitOfWork
 
 PUSH_HORIZON = timedelta(minutes=15)  # push mode hands out what each reader will start within this

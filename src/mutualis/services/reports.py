@@ -29,7 +29,8 @@ from mutualis.domain.screening import (
     second_reading_task,
 )
 from mutualis.domain.territory import Modality, Territory
-from mutualis.services.booking import _audit, _territory
+from mutualis.services.common import audit as _audit
+from mutualis.services.common import territory as _territory
 from mutualis.services.ports import UnitOfWork
 from mutualis.services.reading import check_may_read, require_holder, task_in_scope
 

@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from mutualis.domain.accounts import Role, User
-from mutualis.domain.audit import Action, AuditEvent
+from mutualis.domain.audit import Action
 from mutualis.domain.errors import Conflict, NotFound, PermissionDenied, Problem, ValidationError
 from mutualis.domain.rosters import (
     DAY,
@@ -45,6 +45,8 @@ from mutualis.engines.roster.territory import (
     to_instance,
 )
 from mutualis.engines.slots import Shift
+from mutualis.services.common import audit as _audit
+from mutualis.services.common import territory as _territory
 from mutualis.services.ports import UnitOfWork
 
 Progress = Callable[[str, float], None]
@@ -73,12 +75,6 @@ class RosterView:
     leave: tuple[Leave, ...]
 
 
-def _territory(uow: UnitOfWork, territory_id: str) -> Territory:
-    t = uow.territories.get(territory_id)
-    if t is None:
-        raise NotFound("territory", territory_id)
-    return t
-
 
 def _member(user: User, t: Territory) -> None:
     if user.role is Role.ADMIN and user.territory in (None, t.id):
@@ -92,12 +88,6 @@ def _planner(user: User, t: Territory) -> None:
     if user.role not in PLANNERS:
         raise PermissionDenied("only coordinators build, publish and approve rosters")
 
-
-def _audit(uow: UnitOfWork, user: User, action: Action, resource: str, key: object, t: str, address: str | None,
-           now: datetime, **detail: object) -> None:  # fmt: skip
-    uow.audit.append(AuditEvent(at=now, actor=user.username, action=action, resource=resource,
-                                resource_id=None if key is None else str(key), territory=t, address=address,
-                                detail=dict(detail)))  # fmt: skip
 
 
 def _window(days: int) -> None:

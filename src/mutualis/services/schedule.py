@@ -17,7 +17,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from mutualis.domain.accounts import Role, User, visible_sites
-from mutualis.domain.audit import Action, AuditEvent
+from mutualis.domain.audit import Action
 from mutualis.domain.errors import Conflict, NotFound, PermissionDenied, Problem, ValidationError
 from mutualis.domain.orders import Appointment, OrderStatus, Priority
 from mutualis.domain.territory import Territory
@@ -29,6 +29,8 @@ from mutualis.engines.schedule.instance import Placement, ScheduleInstance
 from mutualis.engines.schedule.solve import solve
 from mutualis.engines.schedule.validate import Metrics, evaluate, plan_problems
 from mutualis.services.booking import to_local, to_utc
+from mutualis.services.common import audit as _audit
+from mutualis.services.common import territory as _territory
 from mutualis.services.ports import CommuneIndex, UnitOfWork
 
 Progress = Callable[[str, float], None]
@@ -66,12 +68,6 @@ class ProposalSummary:
     decided_by: str | None
     decided_at: datetime | None
 
-
-def _territory(uow: UnitOfWork, territory_id: str) -> Territory:
-    t = uow.territories.get(territory_id)
-    if t is None:
-        raise NotFound("territory", territory_id)
-    return t
 
 
 def _require_planner(user: User, t: Territory, now: datetime) -> frozenset[str]:
@@ -191,11 +187,6 @@ def optimize(uow: UnitOfWork, user: User, territory_id: str, communes: CommuneIn
         uow.commit()
     return pid
 
-
-def _audit(uow: UnitOfWork, user: User, action: Action, resource: str, key: object, t: str, address: str | None,
-           now: datetime, **detail: object) -> None:  # fmt: skip
-    uow.audit.append(AuditEvent(at=now, actor=user.username, action=action, resource=resource,
-                                resource_id=str(key), territory=t, address=address, detail=dict(detail)))  # fmt: skip
 
 
 def _summary(r: Mapping[str, Any], changes: int | None = None) -> ProposalSummary:

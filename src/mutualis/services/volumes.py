@@ -34,7 +34,8 @@ from zoneinfo import ZoneInfo
 
 from mutualis.domain.accounts import Role, User
 from mutualis.domain.errors import NotFound, PermissionDenied, Problem, ValidationError
-from mutualis.domain.territory import EquipmentKind, Territory
+from mutualis.domain.territory import EquipmentKind
+from mutualis.services.common import territory as _territory
 from mutualis.services.ports import UnitOfWork
 
 TOTAL = "total"
@@ -135,12 +136,6 @@ def project(performed: int, planned: int, *, elapsed: int, beyond: int) -> float
     pace = performed / elapsed if elapsed > 0 else 0.0
     return round(performed + planned + pace * max(beyond, 0), 1)
 
-
-def _territory(uow: UnitOfWork, territory_id: str) -> Territory:
-    t = uow.territories.get(territory_id)
-    if t is None:
-        raise NotFound("territory", territory_id)
-    return t
 
 
 def report(uow: UnitOfWork, user: User, territory_id: str, year: int | None = None, *, now: datetime) -> VolumeReport:
