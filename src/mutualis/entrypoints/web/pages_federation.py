@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from mutualis.bootstrap import Container
 from mutualis.domain.accounts import Role, User, visible_sites
-from mutualis.domain.errors import Conflict, MutualisError, NotFound, PermissionDenied, ValidationError
+from mutualis.domain.errors import MutualisError, NotFound, PermissionDenied
 from mutualis.domain.federation import (
     REFERRAL_STEPS,
     Attendee,
@@ -41,6 +41,7 @@ from mutualis.entrypoints.web.federation_fr import (
     week_grid,
 )
 from mutualis.entrypoints.web.pages import ROLE_FR, error_page, templates
+from mutualis.entrypoints.web.refusals import refusal_fr, status_of, territory_for
 from mutualis.services import booking, federation
 
 router = APIRouter(include_in_schema=False)
@@ -52,24 +53,12 @@ NOTICES = {"envoye": "L'adressage est envoyé à l'équipe receveuse.", "etape":
            "presente": "Le dossier est inscrit à la RCP."}  # fmt: skip
 
 
-def _status(exc: MutualisError) -> int:
-    return 409 if isinstance(exc, Conflict) else 404 if isinstance(exc, NotFound) else 403 \
-        if isinstance(exc, PermissionDenied) else 422
 
 
-def _refusal(exc: MutualisError) -> str:
-    if isinstance(exc, ValidationError):
-        return "Refusé : " + " ; ".join(f"{p.location} : {p.reason}" for p in exc.problems[:6])
-    return HTML_MESSAGES[404] if isinstance(exc, NotFound) else f"Refusé : {exc}"
 
 
-def _territory_id(c: Container, user: User) -> str:
-    if user.territory:
-        return user.territory
-    with c.uow() as uow:
-        ids = uow.territories.ids()
-    return "vienne-fmih" if "vienne-fmih" in ids else ids[0] if ids else ""
-
+def _home(c: Container, user: User, wanted: str = "") -> str:
+    return territory_for(c, user, wanted, default="vienne-fmih")
 
 def _monday(d: date) -> date:
     return d - timedelta(days=d.weekday())
@@ -78,7 +67,7 @@ def _monday(d: date) -> date:
 def _page(request: Request, c: Container, user: User, *, vue: str = "blocs", semaine: str = "",
           message: str | None = None, notice: str | None = None, status: int = 200) -> Response:  # fmt: skip
     now = c.clock.now()
-    territory_id = _territory_id(c, user)
+    territory_id = _home(c, user)
     with c.uow() as uow:
         t = uow.territories.get(territory_id)
     if t is None:
@@ -93,7 +82,7 @@ def _page(request: Request, c: Container, user: User, *, vue: str = "blocs", sem
         patients = federation.known_patients(c.uow(), user, t.id, address=client_address(request), now=now) \
             if vue == "adressages" else []
     except (PermissionDenied, NotFound) as exc:
-        return error_page(request, _status(exc), HTML_MESSAGES[_status(exc)])
+        return error_page(request, status_of(exc), HTML_MESSAGES[status_of(exc)])
     days, rooms = week_grid(o)
     sites = {s.id: s.name for s in t.sites}
     people = {p.rpps: f"Dr {p.first_name} {p.last_name}" for p in t.practitioners}
@@ -123,7 +112,7 @@ def send(request: Request, c: ContainerDep, user: Member, patient_id: Annotated[
          vers: Annotated[str, Form()], motif: Annotated[str, Form()], urgence: Annotated[str, Form()],
          resume: Annotated[str, Form()], documents: Annotated[str, Form()] = "",
          de: Annotated[str, Form()] = "") -> Response:  # fmt: skip
-    tid = _territory_id(c, user)
+    tid = _home(c, user)
     try:
         with c.uow() as uow:
             t = uow.territories.get(tid)
@@ -135,7 +124,7 @@ def send(request: Request, c: ContainerDep, user: Member, patient_id: Annotated[
     except ValueError:
         return _page(request, c, user, vue="adressages", message="Refusé : motif ou urgence inconnus.", status=422)
     except MutualisError as exc:
-        return _page(request, c, user, vue="adressages", message=_refusal(exc), status=_status(exc))
+        return _page(request, c, user, vue="adressages", message=refusal_fr(exc), status=status_of(exc))
     return RedirectResponse(f"/federation/adressages/{rid}?info=envoye", status_code=303)
 
 
@@ -145,7 +134,7 @@ def _referral_page(request: Request, c: Container, user: User, rid: int, *, mess
     try:
         r = federation.referral(c.uow(), user, rid, address=client_address(request), now=now)
     except (NotFound, PermissionDenied) as exc:
-        return error_page(request, _status(exc), HTML_MESSAGES[_status(exc)])
+        return error_page(request, status_of(exc), HTML_MESSAGES[status_of(exc)])
     with c.uow() as uow:
         t = uow.territories.get(r.territory)
         cases = [x for x in uow.federation.cases(r.territory) if x.referral_id == rid]
@@ -182,7 +171,7 @@ def advance(rid: int, request: Request, c: ContainerDep, user: Member, statut: A
     except ValueError:
         return _referral_page(request, c, user, rid, message="Refusé : étape inconnue.", status=422)
     except MutualisError as exc:
-        return _referral_page(request, c, user, rid, message=_refusal(exc), status=_status(exc))
+        return _referral_page(request, c, user, rid, message=refusal_fr(exc), status=status_of(exc))
     return RedirectResponse(f"/federation/adressages/{rid}?info=etape", status_code=303)
 
 
@@ -206,7 +195,7 @@ def schedule_surgery(rid: int, request: Request, c: ContainerDep, user: Member, 
     except ValueError:
         return _referral_page(request, c, user, rid, message="Refusé : jour ou heure invalides.", status=422)
     except MutualisError as exc:
-        return _referral_page(request, c, user, rid, message=_refusal(exc), status=_status(exc))
+        return _referral_page(request, c, user, rid, message=refusal_fr(exc), status=status_of(exc))
     return RedirectResponse(f"/federation/adressages/{rid}?info=programme", status_code=303)
 
 
@@ -215,13 +204,13 @@ def new_board(request: Request, c: ContainerDep, user: Member, titre: Annotated[
               site: Annotated[str, Form()], jour: Annotated[str, Form()],
               semaine: Annotated[str, Form()] = "") -> Response:  # fmt: skip
     try:
-        federation.create_board(c.uow(), user, TumourBoard(_territory_id(c, user), titre, site,
+        federation.create_board(c.uow(), user, TumourBoard(_home(c, user), titre, site,
                                                            date.fromisoformat(jour)),
                                 address=client_address(request), now=c.clock.now())  # fmt: skip
     except ValueError:
         return _page(request, c, user, vue="rcp", message="Refusé : date invalide.", status=422)
     except MutualisError as exc:
-        return _page(request, c, user, vue="rcp", message=_refusal(exc), status=_status(exc))
+        return _page(request, c, user, vue="rcp", message=refusal_fr(exc), status=status_of(exc))
     return RedirectResponse(f"/federation?vue=rcp&semaine={semaine}&info=rcp", status_code=303)
 
 
@@ -236,7 +225,7 @@ def present(board_id: int, request: Request, c: ContainerDep, user: Member, pati
     except ValueError:
         return _page(request, c, user, vue="rcp", message="Refusé : adressage invalide.", status=422)
     except MutualisError as exc:
-        return _page(request, c, user, vue="rcp", message=_refusal(exc), status=_status(exc))
+        return _page(request, c, user, vue="rcp", message=refusal_fr(exc), status=status_of(exc))
     return RedirectResponse(f"/federation?vue=rcp&semaine={semaine}&info=presente", status_code=303)
 
 
@@ -249,6 +238,6 @@ async def decide(case_id: int, request: Request, c: ContainerDep, user: Member) 
         federation.record_decision(c.uow(), user, case_id, attendees, str(form.get("decision", "")),
                                    address=client_address(request), now=c.clock.now())  # fmt: skip
     except MutualisError as exc:
-        return _page(request, c, user, vue="rcp", semaine=str(form.get("semaine", "")), message=_refusal(exc),
-                     status=_status(exc))  # fmt: skip
+        return _page(request, c, user, vue="rcp", semaine=str(form.get("semaine", "")), message=refusal_fr(exc),
+                     status=status_of(exc))  # fmt: skip
     return RedirectResponse(f"/federation?vue=rcp&semaine={form.get('semaine', '')}&info=decision", status_code=303)

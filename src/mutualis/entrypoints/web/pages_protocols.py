@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from mutualis.bootstrap import Container
 from mutualis.domain.accounts import ANY_ROLE, Role, User
-from mutualis.domain.errors import Conflict, MutualisError, NotFound, PermissionDenied, ValidationError
+from mutualis.domain.errors import MutualisError, NotFound, PermissionDenied, ValidationError
 from mutualis.domain.territory import Platform
 from mutualis.entrypoints.web.deps import client_address, get_container, page_user
 from mutualis.entrypoints.web.errors import HTML_MESSAGES
@@ -36,6 +36,7 @@ from mutualis.entrypoints.web.protocols_fr import (
     timeline,
     when_fr,
 )
+from mutualis.entrypoints.web.refusals import refusal_fr, status_of, territory_for
 from mutualis.services import protocols, volumes
 from mutualis.services.protocols import NewVersion
 
@@ -50,30 +51,12 @@ FIELDS_FR = {"code": "code", "title": "titre", "kind": "type", "establishments":
              "activities": "activités", "text": "texte", "effective_from": "date d'application"}  # fmt: skip
 
 
-def _status(exc: MutualisError) -> int:
-    return 409 if isinstance(exc, Conflict) else 404 if isinstance(exc, NotFound) else 403 \
-        if isinstance(exc, PermissionDenied) else 422
 
 
-def _refusal(exc: MutualisError) -> str:
-    if isinstance(exc, ValidationError):
-        return "Refusé : " + " ; ".join(f"{FIELDS_FR.get(p.location, p.location)} : {p.reason}"
-                                        for p in exc.problems[:6])  # fmt: skip
-    if isinstance(exc, NotFound):
-        return HTML_MESSAGES[404]
-    if isinstance(exc, PermissionDenied):
-        return "Refusé : votre rôle ou votre périmètre ne le permet pas."
-    return f"Refusé : {exc}"
 
 
-def _territory_id(c: Container, user: User, wanted: str = "") -> str:
-    """The user's territory; an administrator's is the one asked for, else the federation's."""
-    if user.territory:
-        return user.territory
-    with c.uow() as uow:
-        ids = uow.territories.ids()
-    return wanted if wanted in ids else "vienne-fmih" if "vienne-fmih" in ids else ids[0] if ids else ""
-
+def _home(c: Container, user: User, wanted: str = "") -> str:
+    return territory_for(c, user, wanted, default="vienne-fmih")
 
 def _date(text: str) -> date | None:
     try:
@@ -91,9 +74,9 @@ def _library(request: Request, c: Container, user: User, *, territoire: str = ""
              notice: str | None = None, status: int = 200, form: dict[str, Any] | None = None) -> Response:  # fmt: skip
     now = c.clock.now()
     try:
-        t, lib = protocols.library(c.uow(), user, _territory_id(c, user, territoire), now=now)
+        t, lib = protocols.library(c.uow(), user, _home(c, user, territoire), now=now)
     except (NotFound, PermissionDenied) as exc:
-        return error_page(request, _status(exc), HTML_MESSAGES[_status(exc)])
+        return error_page(request, status_of(exc), HTML_MESSAGES[status_of(exc)])
     today = protocols.today(t, now)
     upcoming = {s.protocol.id: v for s in lib for v in s.protocol.versions
                 if s.current is None or v.version > s.current.version}  # fmt: skip
@@ -120,15 +103,15 @@ async def create_protocol(request: Request, c: ContainerDep, user: Member) -> Re
                                                                "territoire")}  # fmt: skip
     form["establishments"] = [str(x) for x in data.getlist("establishments")]
     form["activities"] = [str(x) for x in data.getlist("activities")]
-    territory_id = _territory_id(c, user, form["territoire"])
+    territory_id = territory_for(c, user, form["territoire"], default="vienne-fmih")
     try:
         p = protocols.create(c.uow(), user, territory_id, code=form["code"], title=form["title"], kind=form["kind"],
                              activities_=tuple(form["activities"]), establishments=tuple(form["establishments"]),
                              first=NewVersion(form["text"], _date(form["effective_from"])),
                              address=client_address(request), now=c.clock.now())  # fmt: skip
     except MutualisError as exc:
-        return _library(request, c, user, territoire=territory_id, message=_refusal(exc), status=_status(exc),
-                        form=form)  # fmt: skip
+        return _library(request, c, user, territoire=territory_id, message=refusal_fr(exc, FIELDS_FR),
+                        status=status_of(exc), form=form)
     return RedirectResponse(f"/protocoles/{p.id}?info=cree", status_code=303)
 
 
@@ -139,7 +122,7 @@ def _protocol(request: Request, c: Container, user: User, pid: int, *, le: str =
     try:
         t, p, acks = protocols.get(c.uow(), user, pid, now=now)
     except (NotFound, PermissionDenied) as exc:
-        return error_page(request, _status(exc), HTML_MESSAGES[_status(exc)])
+        return error_page(request, status_of(exc), HTML_MESSAGES[status_of(exc)])
     today = protocols.today(t, now)
     on = _date(le) or today
     tz = ZoneInfo(t.timezone)
@@ -166,7 +149,7 @@ def add_version(pid: int, request: Request, c: ContainerDep, user: Member, texte
         protocols.add_version(c.uow(), user, pid, NewVersion(texte, _date(applicable)),
                               address=client_address(request), now=c.clock.now())  # fmt: skip
     except MutualisError as exc:
-        return _protocol(request, c, user, pid, message=_refusal(exc), status=_status(exc),
+        return _protocol(request, c, user, pid, message=refusal_fr(exc, FIELDS_FR), status=status_of(exc),
                          form={"text": texte, "effective_from": applicable})  # fmt: skip
     return RedirectResponse(f"/protocoles/{pid}?info=version", status_code=303)
 
@@ -176,7 +159,7 @@ def acknowledge(pid: int, version: int, request: Request, c: ContainerDep, user:
     try:
         protocols.acknowledge(c.uow(), user, pid, version, address=client_address(request), now=c.clock.now())
     except MutualisError as exc:
-        return _protocol(request, c, user, pid, message=_refusal(exc), status=_status(exc))
+        return _protocol(request, c, user, pid, message=refusal_fr(exc, FIELDS_FR), status=status_of(exc))
     return RedirectResponse(f"/protocoles/{pid}?info=lu", status_code=303)
 
 
@@ -185,9 +168,9 @@ def volumes_page(request: Request, c: ContainerDep, user: VolumeReader, annee: s
                  territoire: str = "") -> Response:  # fmt: skip
     year = int(annee) if annee.isdigit() else None
     try:
-        r = volumes.report(c.uow(), user, _territory_id(c, user, territoire), year, now=c.clock.now())
+        r = volumes.report(c.uow(), user, _home(c, user, territoire), year, now=c.clock.now())
     except (NotFound, PermissionDenied) as exc:
-        return error_page(request, _status(exc), HTML_MESSAGES[_status(exc)])
+        return error_page(request, status_of(exc), HTML_MESSAGES[status_of(exc)])
     except ValidationError:
         return error_page(request, 422, "Année invalide : choisissez une année entre 2000 et 2100.")
     with c.uow() as uow:

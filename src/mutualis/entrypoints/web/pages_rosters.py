@@ -15,11 +15,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from mutualis.bootstrap import Container
 from mutualis.domain.accounts import Role, User
-from mutualis.domain.errors import Conflict, MutualisError, NotFound, PermissionDenied, ValidationError
+from mutualis.domain.errors import MutualisError, NotFound, PermissionDenied
 from mutualis.domain.rosters import Leave, LeaveStatus
 from mutualis.entrypoints.web.deps import client_address, get_container, page_user
 from mutualis.entrypoints.web.errors import HTML_MESSAGES
 from mutualis.entrypoints.web.pages import ROLE_FR, error_page, templates
+from mutualis.entrypoints.web.refusals import refusal_fr, status_of, territory_for
 from mutualis.entrypoints.web.rosters_fr import (
     DAYS_FR,
     grid,
@@ -42,30 +43,17 @@ NOTICES = {"publie": "Le planning est publié : il devient le tableau de présen
            "decide": "La décision est enregistrée."}  # fmt: skip
 
 
-def _status(exc: MutualisError) -> int:
-    return 409 if isinstance(exc, Conflict) else 404 if isinstance(exc, NotFound) else 403 \
-        if isinstance(exc, PermissionDenied) else 422
 
 
-def _refusal(exc: MutualisError) -> str:
-    if isinstance(exc, ValidationError):
-        return "Refusé : " + " ; ".join(p.reason if p.location == "roster" else f"{p.location} : {p.reason}"
-                                        for p in exc.problems[:8])  # fmt: skip
-    return HTML_MESSAGES[404] if isinstance(exc, NotFound) else f"Refusé : {exc}"
 
 
-def _territory_id(c: Container, user: User) -> str:
-    if user.territory:
-        return user.territory
-    with c.uow() as uow:
-        ids = uow.territories.ids()
-    return "aveyron-pimm" if "aveyron-pimm" in ids else ids[0] if ids else ""
-
+def _home(c: Container, user: User, wanted: str = "") -> str:
+    return territory_for(c, user, wanted, default="aveyron-pimm")
 
 def _page(request: Request, c: Container, user: User, *, mois: str = "", vue: str = "personnes", site: str = "",
           roster: int | None = None, message: str | None = None, notice: str | None = None,
           status: int = 200) -> Response:  # fmt: skip
-    territory_id = _territory_id(c, user)
+    territory_id = _home(c, user)
     now = c.clock.now()
     with c.uow() as uow:
         t = uow.territories.get(territory_id)
@@ -83,7 +71,7 @@ def _page(request: Request, c: Container, user: User, *, mois: str = "", vue: st
         else:
             v = rosters.view(c.uow(), user, t.id, first, month_days(first))
     except (PermissionDenied, NotFound) as exc:
-        return error_page(request, _status(exc), HTML_MESSAGES[_status(exc)])
+        return error_page(request, status_of(exc), HTML_MESSAGES[status_of(exc)])
     planner = user.role in (Role.COORDINATOR, Role.ADMIN)
     imaging = [s for s in t.sites if any(e.site == s.id and e.modality for e in t.equipment)]
     site = site if site in {s.id for s in imaging} else (imaging[0].id if imaging else "")
@@ -114,7 +102,7 @@ def rosters_page(request: Request, c: ContainerDep, user: Member, mois: str = ""
 
 @router.get("/equipes/personne/{rpps}", response_class=HTMLResponse)
 def person_page(rpps: str, request: Request, c: ContainerDep, user: Member, mois: str = "") -> Response:
-    territory_id = _territory_id(c, user)
+    territory_id = _home(c, user)
     with c.uow() as uow:
         t = uow.territories.get(territory_id)
     if t is None:
@@ -135,7 +123,7 @@ def person_page(rpps: str, request: Request, c: ContainerDep, user: Member, mois
 
 @router.get("/equipes/personne/{rpps}/planning.ics")
 def person_ical(rpps: str, c: ContainerDep, user: Member, mois: str = "") -> Response:
-    territory_id = _territory_id(c, user)
+    territory_id = _home(c, user)
     if user.role not in (Role.COORDINATOR, Role.ADMIN) and user.rpps != rpps:
         return Response("Votre propre planning seulement.", status_code=403)
     with c.uow() as uow:
@@ -157,11 +145,11 @@ def build(request: Request, c: ContainerDep, user: Planner, debut: Annotated[str
         return _page(request, c, user, vue="personnes", message="Refusé : la date de début n'est pas une date.",
                      status=422)  # fmt: skip
     try:
-        rid = rosters.solve_roster(c.uow(), user, _territory_id(c, user), start, jours,
+        rid = rosters.solve_roster(c.uow(), user, _home(c, user), start, jours,
                                    time_limit_s=max(5.0, min(duree, 300.0)), address=client_address(request),
                                    now=c.clock.now())  # fmt: skip
     except MutualisError as exc:
-        return _page(request, c, user, mois=f"{start:%Y-%m}", message=_refusal(exc), status=_status(exc))
+        return _page(request, c, user, mois=f"{start:%Y-%m}", message=refusal_fr(exc), status=status_of(exc))
     return RedirectResponse(f"/equipes?roster={rid}", status_code=303)
 
 
@@ -172,7 +160,7 @@ def publish(rid: int, request: Request, c: ContainerDep, user: Planner) -> Respo
         with c.uow() as uow:
             run = uow.rosters.run(rid)
     except MutualisError as exc:
-        return _page(request, c, user, roster=rid, message=_refusal(exc), status=_status(exc))
+        return _page(request, c, user, roster=rid, message=refusal_fr(exc), status=status_of(exc))
     month = f"{run['start_day']:%Y-%m}" if run else ""
     return RedirectResponse(f"/equipes?mois={month}&info=publie", status_code=303)
 
@@ -184,12 +172,12 @@ def ask_leave(request: Request, c: ContainerDep, user: Member, debut: Annotated[
     who = rpps if user.role in (Role.COORDINATOR, Role.ADMIN) and rpps else (user.rpps or "")
     try:
         leave = Leave(who, date.fromisoformat(debut), date.fromisoformat(fin), motif, LeaveStatus.REQUESTED)
-        rosters.request_leave(c.uow(), user, _territory_id(c, user), leave, address=client_address(request),
+        rosters.request_leave(c.uow(), user, _home(c, user), leave, address=client_address(request),
                               now=c.clock.now())  # fmt: skip
     except ValueError:
         return _page(request, c, user, vue="demandes", message="Refusé : dates invalides.", status=422)
     except MutualisError as exc:
-        return _page(request, c, user, vue="demandes", message=_refusal(exc), status=_status(exc))
+        return _page(request, c, user, vue="demandes", message=refusal_fr(exc), status=status_of(exc))
     return RedirectResponse(f"/equipes?vue=demandes&mois={debut[:7]}&info=conge", status_code=303)
 
 
@@ -202,7 +190,7 @@ def decide_leave(lid: int, decision: str, request: Request, c: ContainerDep, use
         rosters.decide_leave(c.uow(), user, lid, decision == "accorder", address=client_address(request),
                              now=c.clock.now())  # fmt: skip
     except MutualisError as exc:
-        return _page(request, c, user, mois=mois, vue="demandes", message=_refusal(exc), status=_status(exc))
+        return _page(request, c, user, mois=mois, vue="demandes", message=refusal_fr(exc), status=status_of(exc))
     return RedirectResponse(f"/equipes?vue=demandes&mois={mois}&info=decide", status_code=303)
 
 
@@ -217,7 +205,7 @@ def ask_swap(request: Request, c: ContainerDep, user: Member, roster: Annotated[
     except ValueError:
         return _page(request, c, user, vue="demandes", message="Refusé : date invalide.", status=422)
     except MutualisError as exc:
-        return _page(request, c, user, vue="demandes", message=_refusal(exc), status=_status(exc))
+        return _page(request, c, user, vue="demandes", message=refusal_fr(exc), status=status_of(exc))
     return RedirectResponse(f"/equipes?vue=demandes&mois={jour[:7]}&info=echange", status_code=303)
 
 
@@ -230,5 +218,5 @@ def decide_swap(sid: int, decision: str, request: Request, c: ContainerDep, user
         rosters.decide_swap(c.uow(), user, sid, decision == "accorder", address=client_address(request),
                             now=c.clock.now())  # fmt: skip
     except MutualisError as exc:
-        return _page(request, c, user, mois=mois, vue="demandes", message=_refusal(exc), status=_status(exc))
+        return _page(request, c, user, mois=mois, vue="demandes", message=refusal_fr(exc), status=status_of(exc))
     return RedirectResponse(f"/equipes?vue=demandes&mois={mois}&info=decide", status_code=303)

@@ -15,10 +15,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from mutualis.bootstrap import Container
 from mutualis.domain.accounts import Role, User
-from mutualis.domain.errors import Conflict, MutualisError, NotFound, PermissionDenied, ValidationError
+from mutualis.domain.errors import MutualisError, NotFound, PermissionDenied
 from mutualis.entrypoints.web.deps import client_address, get_container, page_user
 from mutualis.entrypoints.web.errors import HTML_MESSAGES
 from mutualis.entrypoints.web.pages import ROLE_FR, error_page, templates
+from mutualis.entrypoints.web.refusals import refusal_fr, status_of, territory_for
 from mutualis.entrypoints.web.schedule_fr import SOLVER_FR, STATUS_FR, changes_view, day_fr, gains
 from mutualis.services import booking, schedule
 
@@ -29,32 +30,13 @@ NOTICES = {"appliquee": "La proposition est appliquée : les rendez-vous sont d�
            "rejetee": "La proposition est rejetée : le plan reste tel quel."}  # fmt: skip
 
 
-def _status(exc: MutualisError) -> int:
-    return 409 if isinstance(exc, Conflict) else 404 if isinstance(exc, NotFound) else 403 \
-        if isinstance(exc, PermissionDenied) else 422
 
-
-def _refusal(exc: MutualisError) -> str:
-    if isinstance(exc, ValidationError):
-        return "Refusé : " + " ; ".join(f"{p.location} : {p.reason}" for p in exc.problems[:5])
-    if isinstance(exc, NotFound):
-        return HTML_MESSAGES[404]
-    return f"Refusé : {exc}"
-
-
-def _territory_id(user: User, c: Container, wanted: str = "") -> str:
-    """The coordinator's territory; an administrator's is the one asked for, else the first."""
-    if user.territory:
-        return user.territory
-    with c.uow() as uow:
-        ids = uow.territories.ids()
-    return wanted if wanted in ids else ids[0] if ids else ""
 
 
 def _index(request: Request, c: Container, user: User, *, message: str | None = None, status: int = 200,
            form: dict[str, Any] | None = None) -> Response:  # fmt: skip
     now = c.clock.now()
-    territory_id = _territory_id(user, c)
+    territory_id = territory_for(c, user)
     with c.uow() as uow:
         t = uow.territories.get(territory_id)
     if t is None:
@@ -86,10 +68,10 @@ def run_optimiser(request: Request, c: ContainerDep, user: Planner, debut: Annot
         return _index(request, c, user, message="Refusé : la durée de calcul va de 1 à 300 secondes.", status=422,
                       form=form)
     try:
-        pid = schedule.optimize(c.uow(), user, _territory_id(user, c), c.communes, start, jours, time_limit_s=duree,
+        pid = schedule.optimize(c.uow(), user, territory_for(c, user), c.communes, start, jours, time_limit_s=duree,
                                 address=client_address(request), now=c.clock.now())  # fmt: skip
     except MutualisError as exc:
-        return _index(request, c, user, message=_refusal(exc), status=_status(exc), form=form)
+        return _index(request, c, user, message=refusal_fr(exc), status=status_of(exc), form=form)
     return RedirectResponse(f"/planification/{pid}", status_code=303)
 
 
@@ -97,12 +79,12 @@ def run_optimiser(request: Request, c: ContainerDep, user: Planner, debut: Annot
 def announce(request: Request, c: ContainerDep, user: Planner, debut: Annotated[str, Form()],
              fin: Annotated[str, Form()]) -> Response:  # fmt: skip
     try:
-        n = schedule.announce(c.uow(), user, _territory_id(user, c), date.fromisoformat(debut),
+        n = schedule.announce(c.uow(), user, territory_for(c, user), date.fromisoformat(debut),
                               date.fromisoformat(fin), address=client_address(request), now=c.clock.now())  # fmt: skip
     except ValueError:
         return _index(request, c, user, message="Refusé : dates invalides.", status=422)
     except MutualisError as exc:
-        return _index(request, c, user, message=_refusal(exc), status=_status(exc))
+        return _index(request, c, user, message=refusal_fr(exc), status=status_of(exc))
     return _index(request, c, user, message=f"{n} rendez-vous marqués comme annoncés aux patients : l'optimiseur ne "
                                             "les déplacera plus.")
 
@@ -112,7 +94,7 @@ def _proposal(request: Request, c: Container, user: User, pid: int, *, message: 
     try:
         t, p, changes = schedule.proposal(c.uow(), user, pid, address=client_address(request), now=c.clock.now())
     except (NotFound, PermissionDenied) as exc:
-        return error_page(request, _status(exc), HTML_MESSAGES[_status(exc)])
+        return error_page(request, status_of(exc), HTML_MESSAGES[status_of(exc)])
     calendar, groups = changes_view(t, p, changes)
     return templates.TemplateResponse(request, "planification_proposition.html", {
         "user": user, "role_fr": ROLE_FR, "t": t, "p": p, "gains": gains(p), "calendar": calendar,
@@ -134,7 +116,7 @@ def apply(pid: int, request: Request, c: ContainerDep, user: Planner) -> Respons
     try:
         schedule.apply(c.uow(), user, pid, c.communes, address=client_address(request), now=c.clock.now())
     except MutualisError as exc:
-        return _proposal(request, c, user, pid, message=_refusal(exc), status=_status(exc))
+        return _proposal(request, c, user, pid, message=refusal_fr(exc), status=status_of(exc))
     return RedirectResponse(f"/planification/{pid}?info=appliquee", status_code=303)
 
 
@@ -143,5 +125,5 @@ def reject(pid: int, request: Request, c: ContainerDep, user: Planner) -> Respon
     try:
         schedule.reject(c.uow(), user, pid, address=client_address(request), now=c.clock.now())
     except MutualisError as exc:
-        return _proposal(request, c, user, pid, message=_refusal(exc), status=_status(exc))
+        return _proposal(request, c, user, pid, message=refusal_fr(exc), status=status_of(exc))
     return RedirectResponse(f"/planification/{pid}?info=rejetee", status_code=303)
