@@ -166,3 +166,29 @@ def test_the_api_flags_a_cancer_case_without_a_board_decision(container: Contain
         assert ok.status_code == 201 and ok.json()["board_missing"] is True
         flagged = api.get("/api/territories/vienne-fmih/surgical-cases/flagged").json()
         assert [x["id"] for x in flagged] == [case.json()["id"]]
+
+
+def test_privileges_are_granted_and_revoked_by_a_coordinator_and_audited(container: Container, vienne: int) -> None:
+    convention = "fmih-chirurgie-viscerale-vienne"
+    grant = Privilege(RIVIERE, ("chu-poitiers",), (Platform.THEATRE,), date(2026, 11, 24))
+    with pytest.raises(PermissionDenied):
+        federation.grant_privilege(container.uow(), SURGEON, "vienne-fmih", convention, grant, address=None, now=NOW)
+    with pytest.raises(ValidationError, match="privilege refused"):
+        federation.grant_privilege(container.uow(), CHU, "vienne-fmih", convention, replace(grant, platforms=()),
+                                   address=None, now=NOW)  # fmt: skip
+    federation.grant_privilege(container.uow(), CHU, "vienne-fmih", convention, grant, address="10.0.0.9", now=NOW)
+    case = _case(container, vienne, RIVIERE, "hernie-inguinale-prothese")
+    monday_9 = datetime.combine(MONDAY, datetime.min.time()).replace(hour=9)
+    federation.book_case(container.uow(), CHU, case, "chu-bloc-visceral-2", monday_9, address=None, now=NOW)
+    # revoked after Monday: a case on Tuesday is refused, Monday's booking stays
+    assert federation.revoke_privilege(container.uow(), CHU, "vienne-fmih", convention, RIVIERE, "chu-poitiers",
+                                       MONDAY, address="10.0.0.9", now=NOW) == 1  # fmt: skip
+    later = _case(container, vienne, RIVIERE, "hernie-inguinale-prothese")
+    with pytest.raises(ValidationError, match="booking refused"):
+        federation.book_case(container.uow(), CHU, later, "chu-bloc-visceral-2", monday_9 + timedelta(days=1),
+                             address=None, now=NOW)  # fmt: skip
+    with container.uow() as uow:
+        events = uow.audit.query(resource="privilege")
+    assert sorted((e.action.value, e.actor, e.address, e.detail.get("site") or e.detail["sites"][0])
+                  for e in events) == [("create", "coord", "10.0.0.9", "chu-poitiers"),
+                                       ("update", "coord", "10.0.0.9", "chu-poitiers")]  # fmt: skip

@@ -33,7 +33,7 @@ from mutualis.domain.federation import (
     step,
 )
 from mutualis.domain.orders import Patient
-from mutualis.domain.territory import WEEKDAYS, EquipmentKind, Platform, Territory
+from mutualis.domain.territory import WEEKDAYS, EquipmentKind, Platform, Privilege, Territory
 from mutualis.services.booking import to_utc
 from mutualis.services.common import audit as _audit
 from mutualis.services.common import territory as _territory
@@ -391,3 +391,72 @@ def overview(uow: UnitOfWork, user: User, territory_id: str, week_start: date, *
         _audit(uow, user, Action.READ, "patient", None, t.id, address, now, patients=sorted(names))
         uow.commit()
     return Overview(t, week, tuple(sent), tuple(agenda), names, sites)
+
+
+# --- privileges under the convention ---------------------------------------------------------------
+
+
+def grant_privilege(uow: UnitOfWork, user: User, territory_id: str, convention_id: str, privilege: Privilege, *,
+                    address: str | None, now: datetime) -> None:  # fmt: skip
+    """Add a privilege to a convention (coordinators of a site it opens; audited with what it grants)."""
+    with uow:
+        t = _territory(uow, territory_id)
+        sites = _scope(user, t, now)
+        if user.role not in (Role.COORDINATOR, Role.ADMIN):
+            raise PermissionDenied("coordinators grant privileges")
+        convention = next((c for c in t.conventions if c.id == convention_id), None)
+        if convention is None:
+            raise NotFound("convention", convention_id)
+        problems = []
+        if not any(p.rpps == privilege.rpps for p in t.practitioners):
+            problems.append(Problem("rpps", f"{privilege.rpps} is not a practitioner of {t.id}"))
+        if not privilege.sites or not set(privilege.sites) <= sites:
+            problems.append(Problem("sites", "sites of yours, at least one"))
+        if not privilege.platforms:
+            problems.append(Problem("platforms", "at least one platform"))
+        if privilege.start and privilege.end and privilege.end < privilege.start:
+            problems.append(Problem("end", "before the start"))
+        if problems:
+            raise ValidationError(problems, "privilege refused")
+        _store(uow, t, convention_id, (*convention.privileges, privilege), now)
+        _audit(uow, user, Action.CREATE, "privilege", privilege.rpps, t.id, address, now, convention=convention_id,
+               sites=list(privilege.sites), platforms=[p.value for p in privilege.platforms],
+               start=privilege.start.isoformat() if privilege.start else None,
+               end=privilege.end.isoformat() if privilege.end else None)  # fmt: skip
+        uow.commit()
+
+
+def revoke_privilege(uow: UnitOfWork, user: User, territory_id: str, convention_id: str, rpps: str, site: str,
+                     last_day: date, *, address: str | None, now: datetime) -> int:  # fmt: skip
+    """End ``rpps``'s privileges on ``site`` after ``last_day`` (their history is kept: the
+    privilege gets an end date); the number of privileges ended. Audited."""
+    with uow:
+        t = _territory(uow, territory_id)
+        sites = _scope(user, t, now)
+        if user.role not in (Role.COORDINATOR, Role.ADMIN):
+            raise PermissionDenied("coordinators revoke privileges")
+        if site not in sites:
+            raise PermissionDenied(f"{site} is outside your scope")
+        convention = next((c for c in t.conventions if c.id == convention_id), None)
+        if convention is None:
+            raise NotFound("convention", convention_id)
+        changed = 0
+        kept = []
+        for pv in convention.privileges:
+            if pv.rpps == rpps and site in pv.sites and pv.in_force(last_day) and (pv.end is None or pv.end > last_day):
+                kept.append(replace(pv, end=last_day))
+                changed += 1
+            else:
+                kept.append(pv)
+        if not changed:
+            raise NotFound("privilege", f"{rpps} on {site}")
+        _store(uow, t, convention_id, tuple(kept), now)
+        _audit(uow, user, Action.UPDATE, "privilege", rpps, t.id, address, now, convention=convention_id, site=site,
+               revoked_after=last_day.isoformat())  # fmt: skip
+        uow.commit()
+    return changed
+
+
+def _store(uow: UnitOfWork, t: Territory, convention_id: str, privileges: tuple[Privilege, ...], now: datetime) -> None:
+    conventions = tuple(replace(c, privileges=privileges) if c.id == convention_id else c for c in t.conventions)
+    uow.territories.save(replace(t, conventions=conventions), "privileges", now)

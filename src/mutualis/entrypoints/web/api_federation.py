@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from mutualis.bootstrap import Container
 from mutualis.domain.accounts import Role, User
 from mutualis.domain.federation import Referral, ReferralReason, ReferralStatus, SurgicalCase, Urgency
+from mutualis.domain.territory import Platform, Privilege
 from mutualis.entrypoints.web.deps import client_address, get_container, requires
 from mutualis.services import federation
 
@@ -126,3 +127,35 @@ def flagged(territory_id: str, c: ContainerDep, user: Member) -> list[CaseOut]:
     return [CaseOut(id=x.id or 0, patient_id=x.patient_id, procedure=x.procedure, surgeon=x.surgeon, cancer=x.cancer,
                     status=x.status.value, board_missing=True)
             for x in federation.flagged_cases(c.uow(), user, territory_id, now=c.clock.now())]  # fmt: skip
+
+
+class PrivilegeIn(BaseModel):
+    rpps: str
+    sites: list[str]
+    platforms: list[Platform]
+    start: date | None = None
+    end: date | None = None
+
+
+class RevokeIn(BaseModel):
+    rpps: str
+    site: str
+    last_day: date
+
+
+@router.post("/territories/{territory_id}/conventions/{convention_id}/privileges", status_code=201)
+def grant(territory_id: str, convention_id: str, body: PrivilegeIn, request: Request, c: ContainerDep,
+          user: Member) -> dict[str, str]:  # fmt: skip
+    """Grant a privilege under the convention (coordinators; audited)."""
+    federation.grant_privilege(c.uow(), user, territory_id, convention_id, Privilege(
+        body.rpps, tuple(body.sites), tuple(body.platforms), body.start, body.end), address=client_address(request),
+        now=c.clock.now())  # fmt: skip
+    return {"status": "granted"}
+
+
+@router.post("/territories/{territory_id}/conventions/{convention_id}/privileges/revoke")
+def revoke(territory_id: str, convention_id: str, body: RevokeIn, request: Request, c: ContainerDep,
+           user: Member) -> dict[str, int]:  # fmt: skip
+    """End a practitioner's privileges on a site after ``last_day`` (history kept; audited)."""
+    return {"ended": federation.revoke_privilege(c.uow(), user, territory_id, convention_id, body.rpps, body.site,
+                                                 body.last_day, address=client_address(request), now=c.clock.now())}
