@@ -110,3 +110,30 @@ def test_a_referral_from_montmorillon_reaches_a_chu_theatre(fmih: Federation, br
     expect(surgeon.get_by_role("list", name="Parcours")).to_contain_text(f"{fmih.monday:%d/%m/%Y} à 08:30")
     surgeon.close()
     chu.close()
+
+
+def test_the_coordinator_fills_the_week_with_the_planner(fmih: Federation, browser: Browser) -> None:
+    from mutualis.domain.federation import SurgicalCase
+    from mutualis.services import theatres
+
+    now = datetime.now(UTC)
+    with fmih.container.uow() as uow:
+        (patient,) = uow.patients.search(TERRITORY, "Bernard")
+    for n, (surgeon, procedure) in enumerate((("16489545893", "cholecystectomie-coelio"),
+                                              ("15822313308", "hernie-inguinale-prothese"),
+                                              ("13768764808", "cure-eventration"))):
+        theatres.create_case(fmih.container.uow(), CHU, SurgicalCase(
+            TERRITORY, patient.id or 0, procedure, surgeon, "standard", False, 0, fmih.monday,
+            fmih.monday + timedelta(days=20 + n)), address=None, now=now)  # fmt: skip
+    chu = login(browser, fmih.url, CHU.username, f"/federation?vue=blocs&semaine={fmih.monday.isoformat()}")
+    form = chu.get_by_role("form", name="Remplir la semaine")
+    form.get_by_label("Temps de calcul (s)").fill("5")
+    form.get_by_role("button", name="Remplir la semaine avec le planificateur").click()
+    proposed = chu.get_by_role("table", name="Interventions proposées").locator("tbody tr[data-case]")
+    expect(proposed).to_have_count(3, timeout=60_000)
+    expect(chu.locator('[data-figure="done"]')).to_contain_text("3 interventions programmées")
+    chu.get_by_role("button", name="Programmer ces 3 interventions").click()
+    expect(chu.get_by_text("Les interventions proposées par le planificateur sont programmées.")).to_be_visible()
+    calendar = chu.get_by_role("table", name="Blocs opératoires de la semaine")
+    expect(calendar.locator(".intervention")).to_have_count(4)  # the referral's colectomy and the three planned
+    chu.close()

@@ -13,7 +13,7 @@ import pytest
 from mutualis.adapters.territory_file import read_territory_file
 from mutualis.bootstrap import Container
 from mutualis.domain.accounts import Role, User
-from mutualis.domain.errors import PermissionDenied, ValidationError
+from mutualis.domain.errors import Conflict, PermissionDenied, ValidationError
 from mutualis.domain.federation import (
     Attendee,
     BoardCase,
@@ -27,7 +27,7 @@ from mutualis.domain.federation import (
 from mutualis.domain.identifiers import nir_key
 from mutualis.domain.orders import Patient, Sex
 from mutualis.domain.territory import Commune, Platform, Privilege, Territory
-from mutualis.services import federation
+from mutualis.services import federation, theatres
 from mutualis.services.territories import load_territory
 from tests.conftest import ROOT
 
@@ -62,7 +62,7 @@ def vienne(container: Container, communes: dict[str, Commune]) -> int:
 
 def _case(c: Container, patient: int, surgeon: str, procedure: str, cancer: bool = False,
           referral: int | None = None) -> int:  # fmt: skip
-    return federation.create_case(c.uow(), CHU, SurgicalCase("vienne-fmih", patient, procedure, surgeon,
+    return theatres.create_case(c.uow(), CHU, SurgicalCase("vienne-fmih", patient, procedure, surgeon,
                                                              "cancer" if cancer else "standard", cancer, 0, MONDAY,
                                                              MONDAY + timedelta(days=28), referral_id=referral),
                                   address=None, now=NOW)  # fmt: skip
@@ -73,20 +73,20 @@ def test_a_surgeon_without_a_chu_privilege_cannot_be_booked_there_and_with_it_ca
     case = _case(container, vienne, RIVIERE, "cholecystectomie-coelio")
     monday_9 = datetime.combine(MONDAY, datetime.min.time()).replace(hour=9)
     with pytest.raises(ValidationError, match="booking refused") as refused:
-        federation.book_case(container.uow(), CHU, case, "chu-bloc-visceral-1", monday_9, address=None, now=NOW)
+        theatres.book_case(container.uow(), CHU, case, "chu-bloc-visceral-1", monday_9, address=None, now=NOW)
     assert "no theatre privilege on chu-poitiers" in refused.value.problems[0].reason
     load_territory(container.uow(), _territory(communes, grant=True), source="t", actor="t", address=None, now=NOW)
-    booked = federation.book_case(container.uow(), CHU, case, "chu-bloc-visceral-1", monday_9, address=None,
+    booked = theatres.book_case(container.uow(), CHU, case, "chu-bloc-visceral-1", monday_9, address=None,
                                   now=NOW)  # fmt: skip
     assert booked.booking.theatre == "chu-bloc-visceral-1" and not booked.board_missing
     # the theatre is taken then; the surgeon too
     other = _case(container, vienne, GIRARD, "cholecystectomie-coelio")
     with pytest.raises(ValidationError, match="booking refused") as taken:
-        federation.book_case(container.uow(), CHU, other, "chu-bloc-visceral-1", monday_9, address=None, now=NOW)
+        theatres.book_case(container.uow(), CHU, other, "chu-bloc-visceral-1", monday_9, address=None, now=NOW)
     assert "is taken then" in taken.value.problems[0].reason
     sunday = monday_9 - timedelta(days=1)
     with pytest.raises(ValidationError, match="booking refused") as closed:
-        federation.book_case(container.uow(), CHU, other, "chu-bloc-visceral-2", sunday, address=None, now=NOW)
+        theatres.book_case(container.uow(), CHU, other, "chu-bloc-visceral-2", sunday, address=None, now=NOW)
     assert any("outside the theatre's sessions" in p.reason for p in closed.value.problems)
 
 
@@ -106,11 +106,11 @@ def test_a_referral_walks_from_montmorillon_to_a_chu_theatre(container: Containe
         federation.advance_referral(container.uow(), CHU, rid, ReferralStatus.RETURNED, address=None, now=NOW)
     federation.advance_referral(container.uow(), CHU, rid, ReferralStatus.CONSULTATION, address=None, now=NOW)
     case = _case(container, vienne, GIRARD, "colectomie-droite-coelio", cancer=True, referral=rid)
-    booked = federation.book_case(container.uow(), CHU, case, "chu-bloc-visceral-2",
+    booked = theatres.book_case(container.uow(), CHU, case, "chu-bloc-visceral-2",
                                   datetime.combine(MONDAY, datetime.min.time()).replace(hour=8), address=None,
                                   now=NOW)  # fmt: skip
     assert booked.board_missing  # a digestive cancer booked without a tumour-board decision
-    assert [c.id for c in federation.flagged_cases(container.uow(), CHU, "vienne-fmih", now=NOW)] == [case]
+    assert [c.id for c in theatres.flagged_cases(container.uow(), CHU, "vienne-fmih", now=NOW)] == [case]
     seen = federation.referral(container.uow(), SURGEON, rid, address=None, now=NOW)  # where the patient stands
     assert seen.status is ReferralStatus.SURGERY
     assert [e.status for e in seen.events] == [ReferralStatus.SENT, ReferralStatus.ACCEPTED,
@@ -127,7 +127,7 @@ def test_a_referral_walks_from_montmorillon_to_a_chu_theatre(container: Containe
     assert "quorum of 3" in no_quorum.value.problems[0].reason
     federation.record_decision(container.uow(), CHU, bc, [*two, Attendee("y", "radiologie")], "Chirurgie première",
                                address=None, now=NOW)  # fmt: skip
-    assert federation.flagged_cases(container.uow(), CHU, "vienne-fmih", now=NOW) == []
+    assert theatres.flagged_cases(container.uow(), CHU, "vienne-fmih", now=NOW) == []
     seen = federation.referral(container.uow(), SURGEON, rid, address=None, now=NOW)
     assert "décision de RCP : Chirurgie première" in seen.events[-1].note  # sent to the referring surgeon
 
@@ -179,16 +179,40 @@ def test_privileges_are_granted_and_revoked_by_a_coordinator_and_audited(contain
     federation.grant_privilege(container.uow(), CHU, "vienne-fmih", convention, grant, address="10.0.0.9", now=NOW)
     case = _case(container, vienne, RIVIERE, "hernie-inguinale-prothese")
     monday_9 = datetime.combine(MONDAY, datetime.min.time()).replace(hour=9)
-    federation.book_case(container.uow(), CHU, case, "chu-bloc-visceral-2", monday_9, address=None, now=NOW)
+    theatres.book_case(container.uow(), CHU, case, "chu-bloc-visceral-2", monday_9, address=None, now=NOW)
     # revoked after Monday: a case on Tuesday is refused, Monday's booking stays
     assert federation.revoke_privilege(container.uow(), CHU, "vienne-fmih", convention, RIVIERE, "chu-poitiers",
                                        MONDAY, address="10.0.0.9", now=NOW) == 1  # fmt: skip
     later = _case(container, vienne, RIVIERE, "hernie-inguinale-prothese")
     with pytest.raises(ValidationError, match="booking refused"):
-        federation.book_case(container.uow(), CHU, later, "chu-bloc-visceral-2", monday_9 + timedelta(days=1),
+        theatres.book_case(container.uow(), CHU, later, "chu-bloc-visceral-2", monday_9 + timedelta(days=1),
                              address=None, now=NOW)  # fmt: skip
     with container.uow() as uow:
         events = uow.audit.query(resource="privilege")
     assert sorted((e.action.value, e.actor, e.address, e.detail.get("site") or e.detail["sites"][0])
                   for e in events) == [("create", "coord", "10.0.0.9", "chu-poitiers"),
                                        ("update", "coord", "10.0.0.9", "chu-poitiers")]  # fmt: skip
+
+
+def test_the_planner_fills_the_week_and_its_plan_is_booked_whole(container: Container, vienne: int) -> None:
+    surgeons = ["17657859207", "16489545893", "15728285584", "16053865321", "15822313308", "13768764808"]
+    procedures = ["cholecystectomie-coelio", "hernie-inguinale-prothese", "colectomie-droite-coelio"]
+    ids = [_case(container, vienne, surgeons[n % len(surgeons)], procedures[n % 3], cancer=n % 3 == 2)
+           for n in range(12)]
+    with pytest.raises(PermissionDenied):
+        theatres.plan_week(container.uow(), SURGEON, "vienne-fmih", MONDAY, time_limit_s=5, now=NOW)
+    plan = theatres.plan_week(container.uow(), CHU, "vienne-fmih", MONDAY, time_limit_s=10, now=NOW)
+    assert plan.items and {p.case.id for p in plan.items} <= set(ids)
+    assert plan.done >= plan.done_fcfs and plan.urgent_cancer >= plan.urgent_cancer_fcfs
+    assert all(p.start.date() >= MONDAY and p.start.weekday() < 5 for p in plan.items)
+    items = [(p.case.id or 0, p.theatre, p.start) for p in plan.items]
+    # one of them booked by hand meanwhile: the whole plan is refused, nothing written
+    first = plan.items[0]
+    theatres.book_case(container.uow(), CHU, first.case.id or 0, first.theatre, first.start, address=None, now=NOW)
+    with pytest.raises(Conflict):
+        theatres.book_week(container.uow(), CHU, "vienne-fmih", items, address=None, now=NOW)
+    with container.uow() as uow:
+        assert len(uow.federation.cases("vienne-fmih", ["booked"])) == 1
+    assert theatres.book_week(container.uow(), CHU, "vienne-fmih", items[1:], address=None, now=NOW) == len(items) - 1
+    with container.uow() as uow:
+        assert len(uow.federation.cases("vienne-fmih", ["booked"])) == len(items)

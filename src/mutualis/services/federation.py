@@ -1,6 +1,6 @@
-"""Use cases of the federation: referrals to the reference centre, surgical cases booked into
-theatre sessions under the convention's privileges, tumour boards and their decisions, and the
-flag on cancer cases planned without one.
+"""Use cases of the federation: referrals to the reference centre, tumour boards and their
+decisions, the privileges the convention grants, and what its page shows (:func:`overview`).
+Theatres, cases and the week's plan are in :mod:`mutualis.services.theatres`.
 
 Who: federation surgeons, coordinators and administrators; a user acts on the referrals and
 theatres of the sites their scope covers (home sites and privileges). Every act is audited.
@@ -10,64 +10,30 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
-from mutualis.domain.accounts import Role, User, visible_sites
+from mutualis.domain.accounts import Role, User
 from mutualis.domain.audit import Action
 from mutualis.domain.errors import Conflict, NotFound, PermissionDenied, Problem, ValidationError
 from mutualis.domain.federation import (
-    REFERRAL_STEPS,
     Attendee,
     BoardCase,
-    CaseStatus,
     Referral,
     ReferralEvent,
     ReferralStatus,
-    SurgicalCase,
-    TheatreBooking,
     TumourBoard,
     decision_problems,
-    needs_board,
     next_due,
     referral_problems,
     step,
 )
 from mutualis.domain.orders import Patient
-from mutualis.domain.territory import WEEKDAYS, EquipmentKind, Platform, Privilege, Territory
-from mutualis.services.booking import to_utc
+from mutualis.domain.territory import Privilege, Territory
 from mutualis.services.common import audit as _audit
 from mutualis.services.common import territory as _territory
 from mutualis.services.ports import UnitOfWork
-
-ACTORS = (Role.FEDERATION_SURGEON, Role.COORDINATOR, Role.ADMIN)
-PRIORITIES = ("urgent", "cancer", "standard")
-
-
-
-def _scope(user: User, t: Territory, now: datetime) -> frozenset[str]:
-    if user.role not in ACTORS:
-        raise PermissionDenied("the federation's pages are for its surgeons and coordinators")
-    sites = visible_sites(user, t, now.date())
-    if not sites:
-        raise NotFound("territory", t.id)
-    return sites
-
-
-
-# --- privileges ---------------------------------------------------------------------------------
-
-
-def may_operate(t: Territory, rpps: str, site: str, on: date) -> bool:
-    """A practitioner may operate on ``site``'s theatres on ``on``: their home establishment's
-    site, or a theatre privilege in force under a convention in force."""
-    p = next((x for x in t.practitioners if x.rpps == rpps), None)
-    if p is None:
-        return False
-    if t.establishment_of(site) == p.establishment:
-        return True
-    return any(pv.rpps == rpps and site in pv.sites and Platform.THEATRE in pv.platforms and pv.in_force(on)
-               for c in t.conventions_in_force(on) for pv in c.privileges)  # fmt: skip
-
+from mutualis.services.theatres import TheatreWeek, theatre_week
+from mutualis.services.theatres import scope as _scope
 
 # --- referrals ----------------------------------------------------------------------------------
 
@@ -135,136 +101,6 @@ def referrals(uow: UnitOfWork, user: User, territory_id: str, *, now: datetime) 
     with uow:
         t = _territory(uow, territory_id)
         return uow.federation.referrals(t.id, sorted(_scope(user, t, now)))
-
-
-# --- surgical cases and theatres ---------------------------------------------------------------
-
-
-def create_case(uow: UnitOfWork, user: User, c: SurgicalCase, *, address: str | None, now: datetime) -> int:
-    with uow:
-        t = _territory(uow, c.territory)
-        _scope(user, t, now)
-        problems = []
-        exam = next((x for x in t.exams if x.code == c.procedure and x.kind is EquipmentKind.THEATRE), None)
-        if exam is None:
-            problems.append(Problem("procedure", f"{c.procedure!r} is not a theatre procedure of the catalogue"))
-        if not any(p.rpps == c.surgeon for p in t.practitioners):
-            problems.append(Problem("surgeon", f"{c.surgeon} is not a practitioner of {t.id}"))
-        if c.priority not in PRIORITIES:
-            problems.append(Problem("priority", f"one of {', '.join(PRIORITIES)}"))
-        if c.due_by < c.ready_on:
-            problems.append(Problem("due_by", "before the day the case is ready"))
-        if uow.patients.get(t.id, c.patient_id) is None:
-            problems.append(Problem("patient_id", f"no patient {c.patient_id} in {t.id}"))
-        if problems:
-            raise ValidationError(problems, "case refused")
-        assert exam is not None
-        cid = uow.federation.add_case(replace(c, expected_min=c.expected_min or exam.duration_min,
-                                              status=CaseStatus.WAITING), now)  # fmt: skip
-        _audit(uow, user, Action.CREATE, "surgical_case", cid, t.id, address, now, patient=c.patient_id,
-               procedure=c.procedure, cancer=c.cancer)  # fmt: skip
-        uow.commit()
-    return cid
-
-
-@dataclass(frozen=True)
-class Booked:
-    booking: TheatreBooking
-    board_missing: bool  # a cancer case booked without a tumour-board decision
-
-
-def book_case(uow: UnitOfWork, user: User, case_id: int, theatre: str, start_local: datetime, *,
-              address: str | None, now: datetime) -> Booked:  # fmt: skip
-    """Book a waiting case into a theatre: the surgeon's privilege on that site, the theatre's
-    hours and procedures, no overlap in the theatre nor for the surgeon, are all checked."""
-    with uow:
-        c = uow.federation.case(case_id, for_update=True)
-        if c is None:
-            raise NotFound("surgical case", str(case_id))
-        t = _territory(uow, c.territory)
-        sites = _scope(user, t, now)
-        room = next((e for e in t.equipment if e.id == theatre and e.kind is EquipmentKind.THEATRE), None)
-        if room is None:
-            raise ValidationError(Problem("theatre", f"no theatre {theatre!r} in {t.id}"))
-        if room.site not in sites:
-            raise PermissionDenied(f"{room.site} is outside your scope")
-        if c.status is not CaseStatus.WAITING:
-            raise Conflict(f"case {case_id} is {c.status.value}, not waiting")
-        day = start_local.date()
-        problems = []
-        if not may_operate(t, c.surgeon, room.site, day):
-            problems.append(Problem("theatre", f"the surgeon holds no theatre privilege on {room.site} on {day}"))
-        if room.exams and c.procedure not in room.exams:
-            problems.append(Problem("theatre", f"{room.name} does not take {c.procedure}"))
-        start_min = start_local.hour * 60 + start_local.minute
-        end_min = start_min + c.expected_min
-        ranges = room.opening_hours.get(WEEKDAYS[day.weekday()], ())
-        closed = any(x.start <= start_local < x.end for x in room.closures)
-        if closed or not any(r.start <= start_min and end_min <= r.end for r in ranges):
-            problems.append(Problem("start", "outside the theatre's sessions"))
-        if day < c.ready_on:
-            problems.append(Problem("start", f"the case is ready on {c.ready_on}"))
-        start, end = to_utc(start_local, t), to_utc(start_local + timedelta(minutes=c.expected_min), t)
-        for b, other in uow.federation.bookings(t.id, start, end):
-            if b.theatre == theatre:
-                problems.append(Problem("start", f"{room.name} is taken then (case {other.id})"))
-            elif other.surgeon == c.surgeon:
-                problems.append(Problem("start", f"the surgeon operates elsewhere then (case {other.id})"))
-        if problems:
-            raise ValidationError(problems, "booking refused")
-        booking = TheatreBooking(case_id, theatre, start, end)
-        bid = uow.federation.add_booking(t.id, booking, user.username, now)
-        uow.federation.set_case_status(case_id, CaseStatus.BOOKED, now)
-        missing = needs_board(replace(c, status=CaseStatus.BOOKED), uow.federation.decisions(t.id))
-        if c.referral_id is not None:
-            r = uow.federation.referral(c.referral_id, for_update=True)
-            if r is not None and ReferralStatus.SURGERY in _next(r.status):
-                uow.federation.set_referral(r.id or 0, ReferralStatus.SURGERY,
-                                            next_due(ReferralStatus.SURGERY, r.urgency, end), now)  # fmt: skip
-                uow.federation.add_event(r.id or 0, ReferralEvent(
-                    ReferralStatus.SURGERY, user.username, now,
-                    f"intervention programmée le {start_local:%d/%m/%Y à %H:%M} ({room.name})"))  # fmt: skip
-        _audit(uow, user, Action.CREATE, "theatre_booking", bid, t.id, address, now, case=case_id,
-               theatre=theatre, start=start_local.isoformat(), board_missing=missing)  # fmt: skip
-        uow.commit()
-    return Booked(replace(booking, id=bid), missing)
-
-
-def _next(status: ReferralStatus) -> frozenset[ReferralStatus]:
-    return REFERRAL_STEPS[status]
-
-
-@dataclass(frozen=True)
-class TheatreWeek:
-    territory: Territory
-    start: date
-    bookings: tuple[tuple[TheatreBooking, SurgicalCase, bool], ...]  # booking, case, tumour board missing
-    waiting: tuple[tuple[SurgicalCase, bool], ...]
-
-
-def theatre_week(uow: UnitOfWork, user: User, territory_id: str, start: date, *, now: datetime,
-                 days: int = 7) -> TheatreWeek:  # fmt: skip
-    """The two sites' theatre bookings of a week and the waiting cases, each cancer case
-    flagged when it has no tumour-board decision."""
-    with uow:
-        t = _territory(uow, territory_id)
-        _scope(user, t, now)
-        first = to_utc(datetime.combine(start, time()), t)
-        got = uow.federation.bookings(t.id, first, first + timedelta(days=days))
-        decisions = uow.federation.decisions(t.id)
-        waiting = uow.federation.cases(t.id, [CaseStatus.WAITING.value])
-    return TheatreWeek(t, start, tuple((b, c, needs_board(c, decisions)) for b, c in got),
-                       tuple((c, needs_board(c, decisions)) for c in waiting))  # fmt: skip
-
-
-def flagged_cases(uow: UnitOfWork, user: User, territory_id: str, *, now: datetime) -> list[SurgicalCase]:
-    """Cancer cases waiting or booked with no tumour-board decision."""
-    with uow:
-        t = _territory(uow, territory_id)
-        _scope(user, t, now)
-        decisions = uow.federation.decisions(t.id)
-        return [c for c in uow.federation.cases(t.id, [CaseStatus.WAITING.value, CaseStatus.BOOKED.value])
-                if needs_board(c, decisions)]  # fmt: skip
 
 
 # --- tumour boards --------------------------------------------------------------------------------

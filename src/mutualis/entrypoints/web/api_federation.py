@@ -15,7 +15,7 @@ from mutualis.domain.accounts import Role, User
 from mutualis.domain.federation import Referral, ReferralReason, ReferralStatus, SurgicalCase, Urgency
 from mutualis.domain.territory import Platform, Privilege
 from mutualis.entrypoints.web.deps import client_address, get_container, requires
-from mutualis.services import federation
+from mutualis.services import federation, theatres
 
 router = APIRouter(prefix="/api", tags=["federation"])
 ContainerDep = Annotated[Container, Depends(get_container)]
@@ -107,7 +107,7 @@ def advance(referral_id: int, body: StepIn, request: Request, c: ContainerDep, u
 def create_case(territory_id: str, body: CaseIn, request: Request, c: ContainerDep, user: Member) -> dict[str, int]:
     case = SurgicalCase(territory_id, body.patient_id, body.procedure, body.surgeon, body.priority, body.cancer, 0,
                         body.ready_on, body.due_by, body.anaesthesia, body.referral_id)
-    cid = federation.create_case(c.uow(), user, case, address=client_address(request), now=c.clock.now())
+    cid = theatres.create_case(c.uow(), user, case, address=client_address(request), now=c.clock.now())
     return {"id": cid}
 
 
@@ -115,7 +115,7 @@ def create_case(territory_id: str, body: CaseIn, request: Request, c: ContainerD
 def book(case_id: int, body: BookingIn, request: Request, c: ContainerDep, user: Member) -> dict[str, object]:
     """Book into a theatre; 422 with the reason when the surgeon holds no privilege there, the
     theatre is closed or taken; ``board_missing``: a cancer case with no tumour-board decision."""
-    b = federation.book_case(c.uow(), user, case_id, body.theatre, body.start.replace(tzinfo=None),
+    b = theatres.book_case(c.uow(), user, case_id, body.theatre, body.start.replace(tzinfo=None),
                              address=client_address(request), now=c.clock.now())  # fmt: skip
     return {"id": b.booking.id, "start": b.booking.start.isoformat(), "end": b.booking.end.isoformat(),
             "board_missing": b.board_missing}  # fmt: skip
@@ -126,7 +126,7 @@ def flagged(territory_id: str, c: ContainerDep, user: Member) -> list[CaseOut]:
     """Cancer cases waiting or booked for surgery with no tumour-board (RCP) decision."""
     return [CaseOut(id=x.id or 0, patient_id=x.patient_id, procedure=x.procedure, surgeon=x.surgeon, cancer=x.cancer,
                     status=x.status.value, board_missing=True)
-            for x in federation.flagged_cases(c.uow(), user, territory_id, now=c.clock.now())]  # fmt: skip
+            for x in theatres.flagged_cases(c.uow(), user, territory_id, now=c.clock.now())]  # fmt: skip
 
 
 class PrivilegeIn(BaseModel):

@@ -31,6 +31,7 @@ from mutualis.domain.territory import EquipmentKind
 from mutualis.entrypoints.web.deps import client_address, get_container, page_user
 from mutualis.entrypoints.web.errors import HTML_MESSAGES
 from mutualis.entrypoints.web.federation_fr import (
+    DAYS_FR,
     NEXT_FR,
     PRIORITY_FR,
     REASON_FR,
@@ -42,7 +43,7 @@ from mutualis.entrypoints.web.federation_fr import (
 )
 from mutualis.entrypoints.web.pages import ROLE_FR, error_page, templates
 from mutualis.entrypoints.web.refusals import refusal_fr, status_of, territory_for
-from mutualis.services import booking, federation
+from mutualis.services import booking, federation, theatres
 
 router = APIRouter(include_in_schema=False)
 ContainerDep = Annotated[Container, Depends(get_container)]
@@ -50,7 +51,8 @@ Member = Annotated[User, Depends(page_user(Role.FEDERATION_SURGEON, Role.COORDIN
 NOTICES = {"envoye": "L'adressage est envoyé à l'équipe receveuse.", "etape": "L'adressage avance d'une étape.",
            "programme": "L'intervention est programmée.", "decision": "La décision de RCP est enregistrée et "
            "transmise au médecin adressant.", "rcp": "La RCP est ajoutée à l'agenda.",
-           "presente": "Le dossier est inscrit à la RCP."}  # fmt: skip
+           "presente": "Le dossier est inscrit à la RCP.",
+           "planifie": "Les interventions proposées par le planificateur sont programmées."}  # fmt: skip
 
 
 
@@ -188,10 +190,10 @@ def schedule_surgery(rid: int, request: Request, c: ContainerDep, user: Member, 
             t = uow.territories.get(r.territory)
         assert t is not None
         today = booking.to_local(now, t).date()
-        case = federation.create_case(c.uow(), user, SurgicalCase(
+        case = theatres.create_case(c.uow(), user, SurgicalCase(
             r.territory, r.patient_id, procedure, chirurgien, "cancer" if cancer else "standard", cancer, 0, today,
             max(day, today) + timedelta(days=60), referral_id=rid), address=client_address(request), now=now)
-        federation.book_case(c.uow(), user, case, salle, start, address=client_address(request), now=now)
+        theatres.book_case(c.uow(), user, case, salle, start, address=client_address(request), now=now)
     except ValueError:
         return _referral_page(request, c, user, rid, message="Refusé : jour ou heure invalides.", status=422)
     except MutualisError as exc:
@@ -241,3 +243,40 @@ async def decide(case_id: int, request: Request, c: ContainerDep, user: Member) 
         return _page(request, c, user, vue="rcp", semaine=str(form.get("semaine", "")), message=refusal_fr(exc),
                      status=status_of(exc))  # fmt: skip
     return RedirectResponse(f"/federation?vue=rcp&semaine={form.get('semaine', '')}&info=decision", status_code=303)
+
+
+@router.post("/federation/planifier", response_class=HTMLResponse)
+def plan(request: Request, c: ContainerDep, user: Member, semaine: Annotated[str, Form()],
+         duree: Annotated[float, Form()] = 20) -> Response:  # fmt: skip
+    """The planner's proposal for the week: shown, not booked until the coordinator confirms."""
+    try:
+        start = _monday(date.fromisoformat(semaine))
+        p = theatres.plan_week(c.uow(), user, _home(c, user), start, time_limit_s=max(2.0, min(duree, 120.0)),
+                               now=c.clock.now())  # fmt: skip
+    except ValueError:
+        return _page(request, c, user, message="Refusé : semaine invalide.", status=422)
+    except MutualisError as exc:
+        return _page(request, c, user, semaine=semaine, message=refusal_fr(exc), status=status_of(exc))
+    t = p.territory
+    rooms = {e.id: e.name for e in t.equipment}
+    return templates.TemplateResponse(request, "federation_plan.html", {
+        "user": user, "role_fr": ROLE_FR, "t": t, "p": p, "rooms": rooms, "semaine": start.isoformat(),
+        "people": {x.rpps: f"Dr {x.last_name}" for x in t.practitioners}, "priority_fr": PRIORITY_FR,
+        "exams": {x.code: x.label for x in t.exams}, "days_fr": DAYS_FR,
+    })
+
+
+@router.post("/federation/planifier/programmer")
+async def book_plan(request: Request, c: ContainerDep, user: Member) -> Response:
+    form = await request.form()
+    semaine = str(form.get("semaine", ""))
+    try:
+        items = [(int(str(x).split("|")[0]), str(x).split("|")[1], datetime.fromisoformat(str(x).split("|")[2]))
+                 for x in form.getlist("item")]  # fmt: skip
+        n = theatres.book_week(c.uow(), user, _home(c, user), items, address=client_address(request),
+                               now=c.clock.now())  # fmt: skip
+    except (ValueError, IndexError):
+        return _page(request, c, user, semaine=semaine, message="Refusé : proposition illisible.", status=422)
+    except MutualisError as exc:
+        return _page(request, c, user, semaine=semaine, message=refusal_fr(exc), status=status_of(exc))
+    return RedirectResponse(f"/federation?vue=blocs&semaine={semaine}&info=planifie&n={n}", status_code=303)
