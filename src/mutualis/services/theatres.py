@@ -181,6 +181,7 @@ class TheatreWeek:
     start: date
     bookings: tuple[tuple[TheatreBooking, SurgicalCase, bool], ...]  # booking, case, tumour board missing
     waiting: tuple[tuple[SurgicalCase, bool], ...]
+    sessions: tuple[EngineSession, ...] = ()  # the block schedule: who each session is given to
 
 
 def theatre_week(uow: UnitOfWork, user: User, territory_id: str, start: date, *, now: datetime,
@@ -195,7 +196,8 @@ def theatre_week(uow: UnitOfWork, user: User, territory_id: str, start: date, *,
         decisions = uow.federation.decisions(t.id)
         waiting = uow.federation.cases(t.id, [CaseStatus.WAITING.value])
     return TheatreWeek(t, start, tuple((b, c, needs_board(c, decisions)) for b, c in got),
-                       tuple((c, needs_board(c, decisions)) for c in waiting))  # fmt: skip
+                       tuple((c, needs_board(c, decisions)) for c in waiting),
+                       sessions_from_territory(t, start, days))  # fmt: skip
 
 
 def flagged_cases(uow: UnitOfWork, user: User, territory_id: str, *, now: datetime) -> list[SurgicalCase]:

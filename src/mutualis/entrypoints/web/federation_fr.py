@@ -48,6 +48,7 @@ class Room:
     name: str
     site: str
     days: list[list[Block]] = field(default_factory=list)
+    sessions: list[list[str]] = field(default_factory=list)  # per day: "08:00–18:30 · Dr Girard" (block schedule)
 
 
 def week_grid(o: Overview, days: int = 5) -> tuple[list[tuple[date, str]], list[Room]]:
@@ -56,9 +57,15 @@ def week_grid(o: Overview, days: int = 5) -> tuple[list[tuple[date, str]], list[
     exams = {x.code: x.label for x in t.exams}
     sites = {s.id: s.name for s in t.sites}
     dates = [o.week.start + timedelta(days=n) for n in range(days)]
-    rooms = [Room(e.id, e.name.split("—")[-1].strip(), sites.get(e.site, e.site), [[] for _ in dates])
-             for e in t.equipment if e.kind is EquipmentKind.THEATRE]  # fmt: skip
+    rooms = [Room(e.id, e.name.split("—")[-1].strip(), sites.get(e.site, e.site), [[] for _ in dates],
+                  [[] for _ in dates]) for e in t.equipment if e.kind is EquipmentKind.THEATRE]  # fmt: skip
     index = {r.id: r for r in rooms}
+    for s in o.week.sessions:
+        n = (s.day - o.week.start).days
+        if s.theatre in index and 0 <= n < days:
+            who = "vacation ouverte" if s.is_open else s.team
+            index[s.theatre].sessions[n].append(f"{s.start_min // 60:02d}:{s.start_min % 60:02d}–"
+                                                f"{s.end_min // 60:02d}:{s.end_min % 60:02d} · {who}")
     for b, c, flag in o.week.bookings:
         start, end = to_local(b.start, t), to_local(b.end, t)
         n = (start.date() - o.week.start).days
