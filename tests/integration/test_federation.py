@@ -84,6 +84,14 @@ def test_a_surgeon_without_a_chu_privilege_cannot_be_booked_there_and_with_it_ca
     with pytest.raises(ValidationError, match="booking refused") as taken:
         theatres.book_case(container.uow(), CHU, other, "chu-bloc-visceral-1", monday_9, address=None, now=NOW)
     assert "is taken then" in taken.value.problems[0].reason
+    # a case that needs intra-operative ultrasound cannot go to Montmorillon's rooms, which lack it
+    liver = theatres.create_case(container.uow(), CHU, SurgicalCase(
+        "vienne-fmih", vienne, "cholecystectomie-coelio", GIRARD, "standard", False, 0, MONDAY,
+        MONDAY + timedelta(days=28), equipment=("echographie-peroperatoire",)), address=None, now=NOW)  # fmt: skip
+    with pytest.raises(ValidationError, match="booking refused") as lacking:
+        theatres.book_case(container.uow(), CHU, liver, "montmorillon-bloc-1", monday_9 + timedelta(days=1),
+                           address=None, now=NOW)  # fmt: skip
+    assert any("lacks echographie-peroperatoire" in p.reason for p in lacking.value.problems)
     sunday = monday_9 - timedelta(days=1)
     with pytest.raises(ValidationError, match="booking refused") as closed:
         theatres.book_case(container.uow(), CHU, other, "chu-bloc-visceral-2", sunday, address=None, now=NOW)

@@ -150,6 +150,7 @@ class SurgicalCase:
     referral_id: int | None = None
     status: CaseStatus = CaseStatus.WAITING
     id: int | None = None
+    equipment: tuple[str, ...] = ()  # what the room must have
 
 
 @dataclass(frozen=True)

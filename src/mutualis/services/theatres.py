@@ -28,10 +28,15 @@ from mutualis.domain.federation import (
 )
 from mutualis.domain.territory import WEEKDAYS, EquipmentKind, Platform, Territory
 from mutualis.engines.theatre.baseline import fcfs_assignment, plan_of
-from mutualis.engines.theatre.block import privileges_from_territory, sessions_from_territory
+from mutualis.engines.theatre.block import (
+    anaesthesia_by_site,
+    default_equipment,
+    privileges_from_territory,
+    sessions_from_territory,
+)
+from mutualis.engines.theatre.instance import ANAESTHESIA, TheatreInstance
 from mutualis.engines.theatre.instance import Session as EngineSession
 from mutualis.engines.theatre.instance import SurgicalCase as EngineCase
-from mutualis.engines.theatre.instance import TheatreInstance
 from mutualis.engines.theatre.solve import solve as solve_theatres
 from mutualis.engines.theatre.validate import evaluate as evaluate_theatres
 from mutualis.engines.theatre.validate import plan_problems
@@ -85,6 +90,8 @@ def create_case(uow: UnitOfWork, user: User, c: SurgicalCase, *, address: str | 
             problems.append(Problem("surgeon", f"{c.surgeon} is not a practitioner of {t.id}"))
         if c.priority not in PRIORITIES:
             problems.append(Problem("priority", f"one of {', '.join(PRIORITIES)}"))
+        if c.anaesthesia not in ANAESTHESIA:
+            problems.append(Problem("anaesthesia", f"one of {', '.join(ANAESTHESIA)}"))
         if c.due_by < c.ready_on:
             problems.append(Problem("due_by", "before the day the case is ready"))
         if uow.patients.get(t.id, c.patient_id) is None:
@@ -137,6 +144,11 @@ def _book(uow: UnitOfWork, user: User, t: Territory, sites: frozenset[str], c: S
         problems.append(Problem("theatre", f"the surgeon holds no theatre privilege on {room.site} on {day}"))
     if room.exams and c.procedure not in room.exams:
         problems.append(Problem("theatre", f"{room.name} does not take {c.procedure}"))
+    lacking = sorted(set(c.equipment) - default_equipment(t).get(theatre, frozenset()))
+    if lacking:
+        problems.append(Problem("theatre", f"{room.name} lacks {', '.join(lacking)}"))
+    if c.anaesthesia not in anaesthesia_by_site(t, privileges_from_territory(t, day)).get(room.site, frozenset()):
+        problems.append(Problem("theatre", f"no {c.anaesthesia} anaesthesia on {room.site}"))
     start_min = start_local.hour * 60 + start_local.minute
     end_min = start_min + c.expected_min
     ranges = room.opening_hours.get(WEEKDAYS[day.weekday()], ())
@@ -281,7 +293,8 @@ def plan_week(uow: UnitOfWork, user: User, territory_id: str, start: date, *, ti
     cases = {str(c.id): c for c in waiting}
     inst = TheatreInstance(start, days, tuple(sessions), tuple(
         EngineCase(str(c.id), c.procedure, labels.get(c.procedure, c.procedure), c.expected_min, c.surgeon,
-                   c.priority, c.ready_on, c.due_by, c.ready_on, anaesthesia=c.anaesthesia)
+                   c.priority, c.ready_on, c.due_by, c.ready_on, anaesthesia=c.anaesthesia,
+                   equipment=frozenset(c.equipment))
         for c in waiting), privileges_from_territory(t, start), overtime_allowance_min=0,
         names={p.rpps: p.display_name for p in t.practitioners}, name=t.id)  # fmt: skip
     solution = solve_theatres(inst, time_limit_s)

@@ -33,7 +33,7 @@ def _opt(v: datetime | None) -> datetime | None:
 def _case(r: Any) -> SurgicalCase:
     return SurgicalCase(r["territory_id"], r["patient_id"], r["procedure"], r["surgeon_rpps"], r["priority"],
                         r["cancer"], r["expected_min"], r["ready_on"], r["due_by"], r["anaesthesia"],
-                        r["referral_id"], CaseStatus(r["status"]), r["id"])  # fmt: skip
+                        r["referral_id"], CaseStatus(r["status"]), r["id"], tuple(r["equipment"]))  # fmt: skip
 
 
 def _board_case(r: Any) -> BoardCase:
@@ -92,6 +92,7 @@ class FederationRepository:
         cid: int = self.conn.execute(insert(T.surgical_cases).values(
             territory_id=c.territory, patient_id=c.patient_id, referral_id=c.referral_id, procedure=c.procedure,
             surgeon_rpps=c.surgeon, priority=c.priority, cancer=c.cancer, anaesthesia=c.anaesthesia,
+            equipment=list(c.equipment),
             expected_min=c.expected_min, ready_on=c.ready_on, due_by=c.due_by, status=c.status.value,
             created_at=now, updated_at=now)).inserted_primary_key[0]  # type: ignore[index]  # fmt: skip
         return cid

@@ -67,14 +67,27 @@ def _cost_cells(f: Facts, R: IntArray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _costly_staff(f: Facts, R: IntArray, rng: random.Random, k: int, days: range, avoid: set[int]) -> list[int]:
-    """Up to ``k`` staff who could change an under- or over-covered cell in ``days``."""
+    """Up to ``k`` staff who could change an under- or over-covered cell in ``days``.
+
+    For a missing shift, those who could take it without going over their most minutes come first
+    (the others are at their limit: they would have to give up a shift elsewhere).
+    """
     short, extra = _cost_cells(f, R)
     cells = [(d, s) for d in days for s in range(f.S) if short[d, s] or extra[d, s]]
     rng.shuffle(cells)
+    worked = np.where(R >= 0, f.minutes[np.maximum(R, 0)], 0)
+    room = f.max_minutes - worked.sum(axis=1)  # minutes each member of staff may still add
     picks: list[int] = []
     for d, s in cells[: 3 * k]:
         col = R[:, d]
-        able = np.flatnonzero(f.allowed[:, d, s] & (col != s)) if short[d, s] else np.flatnonzero(col == s)
+        if short[d, s]:
+            able = np.flatnonzero(f.allowed[:, d, s] & (col != s))
+            roomy = [int(e) for e in able if room[e] + worked[e, d] >= f.minutes[s] and int(e) not in avoid]
+            if roomy and rng.random() < 0.5:
+                picks.append(rng.choice(roomy))
+                continue
+        else:
+            able = np.flatnonzero(col == s)
         cand = [int(e) for e in able if int(e) not in avoid]
         if cand:
             picks.append(rng.choice(cand))

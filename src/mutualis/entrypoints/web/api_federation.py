@@ -55,6 +55,7 @@ class CaseIn(BaseModel):
     ready_on: date
     due_by: date
     anaesthesia: str = "general"
+    equipment: list[str] = []
     referral_id: int | None = None
 
 
@@ -106,7 +107,8 @@ def advance(referral_id: int, body: StepIn, request: Request, c: ContainerDep, u
 @router.post("/territories/{territory_id}/surgical-cases", status_code=201)
 def create_case(territory_id: str, body: CaseIn, request: Request, c: ContainerDep, user: Member) -> dict[str, int]:
     case = SurgicalCase(territory_id, body.patient_id, body.procedure, body.surgeon, body.priority, body.cancer, 0,
-                        body.ready_on, body.due_by, body.anaesthesia, body.referral_id)
+                        body.ready_on, body.due_by, body.anaesthesia, body.referral_id,
+                        equipment=tuple(body.equipment))
     cid = theatres.create_case(c.uow(), user, case, address=client_address(request), now=c.clock.now())
     return {"id": cid}
 

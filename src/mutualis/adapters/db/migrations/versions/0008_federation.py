@@ -69,6 +69,7 @@ def upgrade() -> None:
         sa.Column("priority", sa.String(16), nullable=False),
         sa.Column("cancer", sa.Boolean, nullable=False),
         sa.Column("anaesthesia", sa.String(16), nullable=False),
+        sa.Column("equipment", sa.JSON, nullable=False),
         sa.Column("expected_min", sa.Integer, nullable=False),
         sa.Column("ready_on", sa.Date, nullable=False),
         sa.Column("due_by", sa.Date, nullable=False),
