@@ -137,3 +137,19 @@ def test_the_coordinator_fills_the_week_with_the_planner(fmih: Federation, brows
     calendar = chu.get_by_role("table", name="Blocs opératoires de la semaine")
     expect(calendar.locator(".intervention")).to_have_count(4)  # the referral's colectomy and the three planned
     chu.close()
+
+
+def test_overdue_referrals_are_listed_to_be_chased(fmih: Federation, browser: Browser) -> None:
+    from mutualis.domain.federation import Referral, ReferralReason, Urgency
+    from mutualis.services import federation
+
+    with fmih.container.uow() as uow:
+        (patient,) = uow.patients.search(TERRITORY, "Bernard")
+    sent = datetime.now(UTC) - timedelta(days=2)  # urgent: an answer was due within 24 hours
+    federation.send_referral(fmih.container.uow(), SURGEON, Referral(
+        TERRITORY, patient.id or 0, "montmorillon", "chu-poitiers", SURGEON.rpps or "", ReferralReason.HEAVY_SURGERY,
+        Urgency.URGENT, "Occlusion sur bride, demande de transfert."), address=None, now=sent)  # fmt: skip
+    page = login(browser, fmih.url, SURGEON.username, "/federation?vue=adressages")
+    expect(page.locator("[data-reminders]")).to_contain_text("À relancer : 1 adressage en retard")
+    expect(page.locator('[data-column="sent"] .carte-adressage.en-retard')).to_have_count(1)
+    page.close()
