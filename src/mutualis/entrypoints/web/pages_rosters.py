@@ -7,6 +7,7 @@ Handlers only translate HTTP; :mod:`mutualis.services.rosters` does the work and
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Annotated, Any
 
@@ -184,11 +185,17 @@ def ask_leave(request: Request, c: ContainerDep, user: Member, debut: Annotated[
 @router.post("/equipes/conges/{lid}/{decision}")
 def decide_leave(lid: int, decision: str, request: Request, c: ContainerDep, user: Planner,
                  mois: Annotated[str, Form()] = "") -> Response:  # fmt: skip
+    return _decide(request, c, user, decision, mois, lambda approve, address: rosters.decide_leave(
+        c.uow(), user, lid, approve, address=address, now=c.clock.now()))  # fmt: skip
+
+
+def _decide(request: Request, c: Container, user: User, decision: str, mois: str,
+            act: Callable[[bool, str | None], None]) -> Response:  # fmt: skip
+    """A coordinator's « accorder » or « refuser » on a leave or swap request."""
     if decision not in ("accorder", "refuser"):
         return error_page(request, 404, HTML_MESSAGES[404])
     try:
-        rosters.decide_leave(c.uow(), user, lid, decision == "accorder", address=client_address(request),
-                             now=c.clock.now())  # fmt: skip
+        act(decision == "accorder", client_address(request))
     except MutualisError as exc:
         return _page(request, c, user, mois=mois, vue="demandes", message=refusal_fr(exc), status=status_of(exc))
     return RedirectResponse(f"/equipes?vue=demandes&mois={mois}&info=decide", status_code=303)
@@ -212,11 +219,5 @@ def ask_swap(request: Request, c: ContainerDep, user: Member, roster: Annotated[
 @router.post("/equipes/echanges/{sid}/{decision}")
 def decide_swap(sid: int, decision: str, request: Request, c: ContainerDep, user: Planner,
                 mois: Annotated[str, Form()] = "") -> Response:  # fmt: skip
-    if decision not in ("accorder", "refuser"):
-        return error_page(request, 404, HTML_MESSAGES[404])
-    try:
-        rosters.decide_swap(c.uow(), user, sid, decision == "accorder", address=client_address(request),
-                            now=c.clock.now())  # fmt: skip
-    except MutualisError as exc:
-        return _page(request, c, user, mois=mois, vue="demandes", message=refusal_fr(exc), status=status_of(exc))
-    return RedirectResponse(f"/equipes?vue=demandes&mois={mois}&info=decide", status_code=303)
+    return _decide(request, c, user, decision, mois, lambda approve, address: rosters.decide_swap(
+        c.uow(), user, sid, approve, address=address, now=c.clock.now()))  # fmt: skip
