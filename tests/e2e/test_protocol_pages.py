@@ -66,7 +66,8 @@ def _cases(c: Container, now: datetime) -> None:
                     start = now - timedelta(minutes=1)
                 case = conn.execute(insert(TB.surgical_cases).values(
                     territory_id=T, patient_id=pid, procedure=procedure, surgeon_rpps="17657859207",
-                    priority="cancer", cancer=True, anaesthesia="general", expected_min=180, ready_on=start.date(),
+                    priority="cancer", cancer=True, anaesthesia="general", equipment=[], expected_min=180,
+                    ready_on=start.date(),
                     due_by=start.date(), status="done" if done else "booked", created_at=now,
                     updated_at=now)).inserted_primary_key[0]  # fmt: skip
                 conn.execute(insert(TB.theatre_bookings).values(

@@ -34,7 +34,8 @@ def _case(c: Connection, patient: int, theatre: str, procedure: str, status: str
                                                    TB.equipment.c.code == theatre)).scalar_one()  # fmt: skip
     case_id: int = c.execute(insert(TB.surgical_cases).values(
         territory_id=T, patient_id=patient, procedure=procedure, surgeon_rpps="17657859207",
-        priority="cancer" if cancer else "standard", cancer=cancer, anaesthesia="general", expected_min=180,
+        priority="cancer" if cancer else "standard", cancer=cancer, anaesthesia="general", equipment=[],
+        expected_min=180,
         ready_on=start.date() - timedelta(days=20), due_by=start.date() + timedelta(days=10), status=status,
         created_at=NOW, updated_at=NOW)).inserted_primary_key[0]  # fmt: skip
     c.execute(insert(TB.theatre_bookings).values(
