@@ -7,6 +7,8 @@ import getpass
 import json
 import secrets
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -181,6 +183,22 @@ def _presence(container: Container, t: Territory, start: date, days: int) -> int
                         default_presence(t, start, days), address="cli", now=_now())
 
 
+@contextmanager
+def _stages(first: str, last: str) -> Iterator[Callable[[str, float], None]]:
+    """A progress bar fed by an engine's ``progress(stage, fraction)`` callback; ``last`` when done."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f} %"),
+                  TimeElapsedColumn(), console=out, refresh_per_second=4) as progress:  # fmt: skip
+        task = progress.add_task(first, total=100)
+
+        def report(stage: str, fraction: float) -> None:
+            progress.update(task, description=stage, completed=round(100 * fraction))
+
+        yield report
+        progress.update(task, description=last, completed=100)
+
+
 def _planner() -> User:
     return User(_cli_actor(), "command line", Role.ADMIN)
 
@@ -194,22 +212,13 @@ def schedule_optimize(
 ) -> None:
     """Plan the territory's week: orders waiting for a slot and appointments not yet announced
     to the patient, on every pooled machine; writes a proposal (nothing moves until applied)."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
     from mutualis.services import schedule
 
     container = bootstrap()
     t = _territory(container, territory)
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f} %"),
-                  TimeElapsedColumn(), console=out, refresh_per_second=4) as progress:  # fmt: skip
-        task = progress.add_task("reading the plan", total=100)
-
-        def report(stage: str, fraction: float) -> None:
-            progress.update(task, description=stage, completed=round(100 * fraction))
-
+    with _stages("reading the plan", "proposal stored") as report:
         pid = schedule.optimize(container.uow(), _planner(), t.id, container.communes, _day("--start", start), days,
                                 time_limit_s=time_limit, progress=report, address="cli", now=_now())  # fmt: skip
-        progress.update(task, description="proposal stored", completed=100)
     _print_proposal(container, pid)
 
 
@@ -278,22 +287,13 @@ def roster_solve(
     """Build the roster of a period: lawful (rest after nights, 48 h, 24 h stretches), covering
     each site, remote reading and the territory's on-call, on-call spread fairly. Explains in words
     when no roster exists."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
     from mutualis.services import rosters
 
     container = bootstrap()
     t = _territory(container, territory)
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f} %"),
-                  TimeElapsedColumn(), console=out, refresh_per_second=4) as progress:  # fmt: skip
-        task = progress.add_task("reading contracts, leave and bookings", total=100)
-
-        def report(stage: str, fraction: float) -> None:
-            progress.update(task, description=stage, completed=round(100 * fraction))
-
+    with _stages("reading contracts, leave and bookings", "roster stored") as report:
         rid = rosters.solve_roster(container.uow(), _planner(), t.id, _day("--start", start), days,
                                    time_limit_s=time_limit, progress=report, address="cli", now=_now())  # fmt: skip
-        progress.update(task, description="roster stored", completed=100)
     if publish:
         rosters.publish(container.uow(), _planner(), rid, address="cli", now=_now())
     _print_roster(container, t, rid)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
-from mutualis.domain.accounts import Role, User
+from mutualis.domain.accounts import Role, User, visible_sites
 from mutualis.domain.audit import Action
 from mutualis.domain.errors import Conflict, NotFound, PermissionDenied, Problem, ValidationError
 from mutualis.domain.federation import (
@@ -21,6 +21,8 @@ from mutualis.domain.federation import (
     Referral,
     ReferralEvent,
     ReferralStatus,
+    SurgicalCase,
+    TheatreBooking,
     TumourBoard,
     decision_problems,
     next_due,
@@ -94,6 +96,29 @@ def referral(uow: UnitOfWork, user: User, referral_id: int, *, address: str | No
         _audit(uow, user, Action.READ, "referral", referral_id, t.id, address, now, patient=r.patient_id)
         uow.commit()
     return r
+
+
+@dataclass(frozen=True)
+class ReferralPage:
+    """A referral with what its page shows: the territory, the patient, its surgical cases and
+    their bookings, and whether the user is on the receiving side (who moves it on)."""
+
+    territory: Territory
+    referral: Referral
+    patient: Patient | None
+    cases: tuple[tuple[SurgicalCase, TheatreBooking | None], ...]
+    receiving: bool
+
+
+def referral_page(uow: UnitOfWork, user: User, referral_id: int, *, address: str | None, now: datetime
+                  ) -> ReferralPage:  # fmt: skip
+    r = referral(uow, user, referral_id, address=address, now=now)
+    with uow:
+        t = _territory(uow, r.territory)
+        cases = tuple((x, uow.federation.booking_of(x.id or 0)) for x in uow.federation.cases(t.id)
+                      if x.referral_id == referral_id)  # fmt: skip
+        patient = uow.patients.get(t.id, r.patient_id)
+    return ReferralPage(t, r, patient, cases, r.to_site in visible_sites(user, t, now.date()))
 
 
 def referrals(uow: UnitOfWork, user: User, territory_id: str, *, now: datetime) -> list[Referral]:
@@ -191,12 +216,7 @@ def known_patients(uow: UnitOfWork, user: User, territory_id: str, text: str = "
 
 def patient_names(uow: UnitOfWork, t: Territory, ids: Sequence[int]) -> dict[int, str]:
     """Display names of patients (inside the caller's audited read)."""
-    out = {}
-    for pid in set(ids):
-        p = uow.patients.get(t.id, pid)
-        if p is not None:
-            out[pid] = f"{p.last_name.upper()} {p.first_name}"
-    return out
+    return {pid: f"{p.last_name.upper()} {p.first_name}" for pid, p in uow.patients.many(t.id, ids).items()}
 
 
 @dataclass(frozen=True)

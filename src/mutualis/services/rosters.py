@@ -41,6 +41,7 @@ from mutualis.engines.roster.territory import (
     default_demand,
     default_shifts,
     entries,
+    may_work,
     people_of,
     to_instance,
 )
@@ -135,7 +136,7 @@ def _notes(p: TerritoryRoster, got: Sequence[RosterEntry]) -> dict[str, object]:
         for person in p.people:
             if person.contract.on_call and person.profession == "radiologist":
                 groups[person.profession, person.contract.share].append(
-                    getattr(c.get(person.rpps), field, 0) if person.rpps in c else 0)
+                    getattr(c[person.rpps], field) if person.rpps in c else 0)
         spread[kind] = {f"{prof} {share:g}": [min(v), max(v)] for (prof, share), v in groups.items() if v}
     return {"short": short, "spread": spread}
 
@@ -375,8 +376,6 @@ def decide_swap(uow: UnitOfWork, user: User, swap_id: int, approve: bool, *, add
 
 
 def _exchange(uow: UnitOfWork, t: Territory, run: Mapping[str, object], swap: Mapping[str, object]) -> None:
-    from mutualis.engines.roster.territory import may_work
-
     rid, day = int(str(run["id"])), swap["day"]
     assert isinstance(day, date)
     a, b = str(swap["from_rpps"]), str(swap["to_rpps"])

@@ -80,7 +80,7 @@ def _require_planner(user: User, t: Territory, now: datetime) -> frozenset[str]:
     return sites
 
 
-def _window(start: date, days: int) -> None:
+def _window(days: int) -> None:
     if not 1 <= days <= MAX_DAYS:
         raise ValidationError(Problem("days", f"must be between 1 and {MAX_DAYS} (got {days})"))
 
@@ -90,7 +90,7 @@ def planning(uow: UnitOfWork, t: Territory, communes: CommuneIndex, start: date,
     """The problem of ``days`` days from ``start`` as the database holds it at ``now`` (inside
     a unit of work), on the machines of ``sites``, for the orders those sites requested (other
     appointments on those machines stay where they are)."""
-    _window(start, days)
+    _window(days)
     t = replace(t, equipment=tuple(e for e in t.equipment if e.site in sites))
     midnight = datetime.combine(start, time())
     end = midnight + timedelta(days=days)
@@ -156,7 +156,7 @@ def optimize(uow: UnitOfWork, user: User, territory_id: str, communes: CommuneIn
     rows = []
     for o in inst.orders:
         before, after = o.current, proposal.get(o.id)
-        if before == after or (before is None and after is None):
+        if before == after:
             continue
         ref = before if before is not None else reference.get(o.id)
         why = explain(cal, ref, after) if ref != after else None

@@ -172,7 +172,7 @@ def _book(uow: UnitOfWork, user: User, t: Territory, sites: frozenset[str], c: S
     missing = needs_board(replace(c, status=CaseStatus.BOOKED), uow.federation.decisions(t.id))
     if c.referral_id is not None:
         r = uow.federation.referral(c.referral_id, for_update=True)
-        if r is not None and ReferralStatus.SURGERY in _next(r.status):
+        if r is not None and ReferralStatus.SURGERY in REFERRAL_STEPS[r.status]:
             uow.federation.set_referral(r.id or 0, ReferralStatus.SURGERY,
                                         next_due(ReferralStatus.SURGERY, r.urgency, end), now)  # fmt: skip
             uow.federation.add_event(r.id or 0, ReferralEvent(
@@ -182,9 +182,6 @@ def _book(uow: UnitOfWork, user: User, t: Territory, sites: frozenset[str], c: S
            theatre=theatre, start=start_local.isoformat(), board_missing=missing)  # fmt: skip
     return Booked(replace(booking, id=bid), missing)
 
-
-def _next(status: ReferralStatus) -> frozenset[ReferralStatus]:
-    return REFERRAL_STEPS[status]
 
 
 @dataclass(frozen=True)

@@ -86,6 +86,14 @@ class PatientRepository:
         )
         return None if row is None else _patient(row)
 
+    def many(self, territory: str, ids: Iterable[int]) -> dict[int, Patient]:
+        """The territory's patients among ``ids``, in one query."""
+        wanted = sorted(set(ids))
+        if not wanted:
+            return {}
+        q = select(T.patients).where(T.patients.c.territory_id == territory, T.patients.c.id.in_(wanted))
+        return {r["id"]: _patient(r) for r in self.conn.execute(q).mappings()}
+
     def by_nir(self, territory: str, nir: str) -> Patient | None:
         row = (
             self.conn.execute(select(T.patients).where(T.patients.c.nir == nir, T.patients.c.territory_id == territory))

@@ -9,4 +9,9 @@ then the large-neighbourhood search of :mod:`.lns`) → a :class:`.solve.RosterS
 :mod:`.validate` checks any roster and computes the benchmark objective without a solver;
 :mod:`.generator` makes lawful-by-construction instances of any size. Pure: no I/O but the
 file helpers of :mod:`.curtois`.
+
+A territory's roster goes through the same engine: :mod:`.territory` turns the territory's
+shifts, demand, contracts and leave into an instance (with :mod:`.rule_balance` fairness
+groups), and :mod:`.explain` says, from CP-SAT assumptions, which hard rules conflict when no
+roster exists.
 """

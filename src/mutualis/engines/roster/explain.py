@@ -71,8 +71,8 @@ def _d(day: date) -> str:
     return day.strftime("%d/%m")
 
 
-def conflicting_rules(problem: TerritoryRoster, instance: RosterInstance, *, time_limit_s: float = 20.0,
-                      workers: int = 2) -> list[Reason]:  # fmt: skip
+def conflicting_rules(problem: TerritoryRoster, instance: RosterInstance, *, time_limit_s: float = 20.0
+                      ) -> list[Reason]:  # fmt: skip
     """The hard rules that cannot all hold (empty: a roster exists as far as they go)."""
     deadline = time.monotonic() + time_limit_s
     m = cp_model.CpModel()
@@ -160,15 +160,15 @@ def conflicting_rules(problem: TerritoryRoster, instance: RosterInstance, *, tim
             m.add(sum(weekend_flags) <= rules.max_weekends).only_enforce_if(
                 literal(Reason("weekends", {"name": p.name, "n": rules.max_weekends})))
     assumptions = [m.get_bool_var_from_proto_index(i) for i in reasons]
-    core = _solve(m, assumptions, deadline, workers)
+    core = _solve(m, assumptions, deadline)
     if core is None:
         return []
-    core = _shrink(m, core, deadline, workers)
+    core = _shrink(m, core, deadline)
     return [reasons[v.index] for v in core]
 
 
-def _solve(m: cp_model.CpModel, assumptions: Sequence[cp_model.IntVar], deadline: float,
-           workers: int) -> list[cp_model.IntVar] | None:  # fmt: skip
+def _solve(m: cp_model.CpModel, assumptions: Sequence[cp_model.IntVar], deadline: float
+           ) -> list[cp_model.IntVar] | None:  # fmt: skip
     """None when feasible (or undecided in time); else a sufficient set of assumptions."""
     m.clear_assumptions()
     m.add_assumptions(list(assumptions))
@@ -182,14 +182,14 @@ def _solve(m: cp_model.CpModel, assumptions: Sequence[cp_model.IntVar], deadline
     return [v for v in assumptions if v.index in found]
 
 
-def _shrink(m: cp_model.CpModel, core: list[cp_model.IntVar], deadline: float, workers: int
+def _shrink(m: cp_model.CpModel, core: list[cp_model.IntVar], deadline: float
             ) -> list[cp_model.IntVar]:  # fmt: skip
     kept = list(core)
     for v in list(core):
         if time.monotonic() > deadline - 0.5 or len(kept) <= 1:
             break
         trial = [k for k in kept if k.index != v.index]
-        smaller = _solve(m, trial, deadline, workers)
+        smaller = _solve(m, trial, deadline)
         if smaller is not None:
             kept = smaller
     return kept

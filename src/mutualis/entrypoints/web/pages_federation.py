@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from mutualis.bootstrap import Container
-from mutualis.domain.accounts import Role, User, visible_sites
+from mutualis.domain.accounts import Role, User
 from mutualis.domain.errors import MutualisError, NotFound, PermissionDenied
 from mutualis.domain.federation import (
     REFERRAL_STEPS,
@@ -134,17 +134,13 @@ def _referral_page(request: Request, c: Container, user: User, rid: int, *, mess
                    notice: str | None = None, status: int = 200) -> Response:  # fmt: skip
     now = c.clock.now()
     try:
-        r = federation.referral(c.uow(), user, rid, address=client_address(request), now=now)
+        page = federation.referral_page(c.uow(), user, rid, address=client_address(request), now=now)
     except (NotFound, PermissionDenied) as exc:
         return error_page(request, status_of(exc), HTML_MESSAGES[status_of(exc)])
-    with c.uow() as uow:
-        t = uow.territories.get(r.territory)
-        cases = [x for x in uow.federation.cases(r.territory) if x.referral_id == rid]
-        bookings = {x.id: uow.federation.booking_of(x.id or 0) for x in cases}
-        patient = uow.patients.get(r.territory, r.patient_id)
-    assert t is not None
+    t, r, patient, receiving = page.territory, page.referral, page.patient, page.receiving
+    cases = [x for x, _ in page.cases]
+    bookings = {x.id: b for x, b in page.cases}
     theatres = [e for e in t.equipment if e.kind is EquipmentKind.THEATRE and e.site == r.to_site]
-    receiving = r.to_site in visible_sites(user, t, now.date())
     return templates.TemplateResponse(request, "federation_adressage.html", {
         "user": user, "role_fr": ROLE_FR, "t": t, "r": r, "patient": patient, "cases": cases, "bookings": bookings,
         "theatres": theatres, "sites": {s.id: s.name for s in t.sites}, "status_fr": STATUS_FR, "next_fr": NEXT_FR,
