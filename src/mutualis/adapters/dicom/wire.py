@@ -1,16 +1,14 @@
-"""Worklist answers written straight onto the wire.
+"""DIMSE command sets and worklist answers, encoded and framed without pydicom.
 
-pynetdicom sends each C-FIND pending response through pydicom's encoder and its DUL thread's
-state machine: about a millisecond per answer in Python, which makes a worklist of twenty
-items slower than Orthanc's C++. A worklist answer is simple (text attributes and nested
-sequences, all from :mod:`mutualis.engines.mwl`), so this module encodes the identifiers and
-the C-FIND-RSP command sets itself and frames them as P-DATA-TF PDUs (PS3.5 section 7, PS3.7
-section 9.3.2 and annex E, PS3.8 section 9.3.5). :mod:`.scp` writes them on the association's
-socket and lets pynetdicom send the final response as usual.
+A worklist answer is simple (text attributes and nested sequences, all from
+:mod:`mutualis.engines.mwl`), so this module encodes the identifiers and the command sets
+itself and frames them as P-DATA-TF PDUs (PS3.5 section 7, PS3.7 section 9.3 and annex E,
+PS3.8 section 9.3.5): through pydicom's general encoder an answer cost about a millisecond per
+item. It also reads the command sets the acceptor receives (:func:`parse_command`).
 
-Only little-endian transfer syntaxes (implicit and explicit VR) are encoded here; anything
-else, or a value this encoder cannot write (a binary VR with a value), raises
-:class:`Unencodable` and the caller falls back to pynetdicom.
+Only little-endian transfer syntaxes (implicit and explicit VR) are written, the only ones the
+acceptor negotiates; a value this encoder cannot write (a binary VR with a value, an unknown
+keyword, another character set) raises :class:`Unencodable` before anything is sent.
 """
 
 from __future__ import annotations
@@ -102,18 +100,63 @@ def _command_element(tag: int, raw: bytes) -> bytes:
     return struct.pack("<HHI", tag >> 16, tag & 0xFFFF, len(raw)) + raw
 
 
+def _uid_value(uid: str) -> bytes:
+    raw = uid.encode("ascii")
+    return raw + b"\0" if len(raw) % 2 else raw
+
+
+def command_set(fields: Mapping[int, bytes]) -> bytes:
+    """A command set from its elements' raw values: group length first, tags ascending, always
+    implicit VR little endian (PS3.7 section 6.3.1, annex E.1)."""
+    body = b"".join(_command_element(tag, fields[tag]) for tag in sorted(fields))
+    return _command_element(0x00000000, struct.pack("<I", len(body))) + body
+
+
+def response(command_field: int, sop_class_uid: str, message_id: int, status: int, *,
+             has_dataset: bool = False, instance_uid: str = "", comment: str = "") -> bytes:
+    """A DIMSE response command set (C-ECHO, C-FIND, N-CREATE, N-SET: PS3.7 sections 9.3 and 10.3)."""
+    fields = {
+        0x00000002: _uid_value(sop_class_uid),
+        0x00000100: struct.pack("<H", command_field),
+        0x00000120: struct.pack("<H", message_id),
+        0x00000800: struct.pack("<H", DATASET_PRESENT if has_dataset else NO_DATASET),
+        0x00000900: struct.pack("<H", status),
+    }
+    if instance_uid:
+        fields[0x00001000] = _uid_value(instance_uid)
+    if comment:  # ErrorComment, LO: 64 characters at most
+        raw = comment[:64].encode("ascii", errors="replace")
+        fields[0x00000902] = raw + b" " if len(raw) % 2 else raw
+    return command_set(fields)
+
+
 @lru_cache(maxsize=64)
 def c_find_rsp(message_id: int, sop_class_uid: str, status: int, has_identifier: bool) -> bytes:
-    """A C-FIND-RSP command set, always implicit VR little endian (PS3.7 section 6.3.1, E.1)."""
-    uid = sop_class_uid.encode("ascii")
-    if len(uid) % 2:
-        uid += b"\0"
-    body = (_command_element(0x00000002, uid)
-            + _command_element(0x00000100, struct.pack("<H", C_FIND_RSP))
-            + _command_element(0x00000120, struct.pack("<H", message_id))
-            + _command_element(0x00000800, struct.pack("<H", DATASET_PRESENT if has_identifier else NO_DATASET))
-            + _command_element(0x00000900, struct.pack("<H", status)))
-    return _command_element(0x00000000, struct.pack("<I", len(body))) + body
+    """A C-FIND-RSP command set."""
+    return response(C_FIND_RSP, sop_class_uid, message_id, status, has_dataset=has_identifier)
+
+
+def parse_command(raw: bytes) -> dict[int, bytes]:
+    """A command set's elements as raw values by tag. Raises ValueError when malformed."""
+    out, i = {}, 0
+    while i < len(raw):
+        if i + 8 > len(raw):
+            raise ValueError("command set: truncated element header")
+        group, element, length = struct.unpack_from("<HHI", raw, i)
+        if group != 0x0000 or i + 8 + length > len(raw):
+            raise ValueError(f"command set: element ({group:04X},{element:04X}) out of place or too long")
+        out[element] = raw[i + 8:i + 8 + length]
+        i += 8 + length
+    return out
+
+
+def command_us(command: Mapping[int, bytes], tag: int) -> int | None:
+    raw = command.get(tag)
+    return struct.unpack("<H", raw)[0] if raw is not None and len(raw) == 2 else None
+
+
+def command_ui(command: Mapping[int, bytes], tag: int) -> str:
+    return command.get(tag, b"").rstrip(b"\0 ").decode("ascii", errors="replace")
 
 
 def p_data(context_id: int, payload: bytes, *, command: bool, max_pdu: int) -> bytes:
