@@ -13,8 +13,9 @@ from mutualis.adapters.territory_file import read_territory_file
 from mutualis.bootstrap import Container
 from mutualis.domain.accounts import Role, User
 from mutualis.domain.errors import Conflict, PermissionDenied, ValidationError
-from mutualis.domain.rosters import Leave, LeaveStatus, ShiftKind, legal_problems
+from mutualis.domain.rosters import Leave, LeaveStatus, RosterEntry, ShiftKind, legal_problems
 from mutualis.domain.territory import Commune, Territory
+from mutualis.engines.roster.territory import default_shifts
 from mutualis.services import reading, rosters
 from mutualis.services.rosters import RosterInfeasible
 from mutualis.services.territories import load_territory
@@ -125,3 +126,27 @@ def test_too_many_on_leave_is_explained_in_words(container: Container, pimm: Ter
     assert "Garde de nuit du territoire du 21/12 au 27/12" in text and "congés de 9 personnes" in text
     with container.uow() as uow:
         assert uow.rosters.runs(pimm.id) == []  # nothing stored
+
+
+def test_the_next_roster_follows_the_published_one(container: Container, pimm: Territory) -> None:
+    """The night on call of the day before rests its radiologist on the first morning, and the
+    weeks already worked count in the 48-hour average: Marty, who worked every day of the four
+    weeks before (73.5 h a week), has nothing left under the rolling average for the fortnight."""
+    shifts = {s.code: s for s in default_shifts(pimm)}
+    first = START - timedelta(weeks=4)
+    before = [RosterEntry(first + timedelta(days=n), MARTY.rpps or "", "J-rodez") for n in range(28)]
+    before.append(RosterEntry(START - timedelta(days=1), VIDAL, "GN"))
+    header = {"start_day": first, "days": 28, "status": "draft", "solver_status": "test", "objective": 0,
+              "seconds": 0.0, "shifts": [rosters._shift_doc(s) for s in shifts.values()], "notes": {},
+              "created_by": "test", "created_at": NOW}
+    with container.uow() as uow:
+        uow.rosters.set_status(uow.rosters.add_run(pimm.id, header, before), "published", NOW)
+        uow.commit()
+    with container.uow() as uow:
+        p = rosters.problem(uow, pimm, START, 14)
+    assert p.history_weeks == 4 and p.history[MARTY.rpps or ""] == 28 * shifts["J-rodez"].minutes
+    rid = rosters.solve_roster(container.uow(), COORD, pimm.id, START, 14, time_limit_s=15, address=None, now=NOW)
+    v = rosters.view(container.uow(), COORD, pimm.id, START, 14, run_id=rid)
+    assert not [e for e in v.entries if e.rpps == VIDAL and e.day == START]
+    assert not [e for e in v.entries if e.rpps == MARTY.rpps]
+    assert legal_problems(list(v.entries), v.shifts, before=before, history=p.history, history_weeks=4) == []

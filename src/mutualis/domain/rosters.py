@@ -19,6 +19,10 @@ radiographers, whose own limits are no looser) — :func:`legal_problems` names 
   over a shorter roster the cap applies to its own weeks (``history`` adds the minutes already
   worked in the weeks before it).
 
+A roster follows the one before it: ``before`` (the shifts worked just before the roster) takes
+part in the rest and stretch rules, so a night on call on the last day of November forbids work
+on the morning of 1 December; its minutes belong in ``history``.
+
 Pure data and rules: no I/O.
 """
 
@@ -141,15 +145,22 @@ def _hours(minutes: float) -> str:
 
 
 def legal_problems(entries: Sequence[RosterEntry], shifts: Mapping[str, ShiftDefinition], *,
-                   history: Mapping[str, int] | None = None, history_weeks: int = 0) -> list[Problem]:  # fmt: skip
-    """Every breach of the working-time rules, each located ``<rpps> <date>`` with its reason."""
+                   history: Mapping[str, int] | None = None, history_weeks: int = 0,
+                   before: Sequence[RosterEntry] = ()) -> list[Problem]:  # fmt: skip
+    """Every breach of the working-time rules, each located ``<rpps> <date>`` with its reason.
+    ``before``: shifts worked before the roster, for the rest and stretch rules only (a breach
+    between two of them is not this roster's)."""
     problems: list[Problem] = []
-    unknown = sorted({e.shift for e in entries if e.shift not in shifts})
+    unknown = sorted({e.shift for e in (*entries, *before) if e.shift not in shifts})
     if unknown:
         return [Problem("shift", f"unknown shift code {code!r}") for code in unknown]
-    for rpps, spans in _spans(entries, shifts).items():
+    first_day = min((e.day for e in entries), default=None)
+    for rpps, spans in _spans((*before, *entries), shifts).items():
         stretch_start, stretch_end = spans[0][0], spans[0][1]
         for (a0, a1, sa), (b0, b1, _) in pairwise(spans):
+            if first_day is None or b0.date() < first_day:
+                stretch_start, stretch_end = (stretch_start, max(stretch_end, b1)) if b0 <= stretch_end else (b0, b1)
+                continue
             where = f"{rpps} {b0.date().isoformat()}"
             gap = (b0 - a1).total_seconds() / 60
             if sa.kind is ShiftKind.NIGHT_ON_CALL and gap < REST_AFTER_NIGHT_MIN:
@@ -168,7 +179,7 @@ def legal_problems(entries: Sequence[RosterEntry], shifts: Mapping[str, ShiftDef
                                                f"{_hours((stretch_end - stretch_start).total_seconds() / 60)} "
                                                f"from {stretch_start:%d/%m %H:%M} (24 h at most)"))
         for s0, _, s in spans:
-            if s.minutes > MAX_STRETCH_MIN:
+            if s.minutes > MAX_STRETCH_MIN and first_day is not None and s0.date() >= first_day:
                 problems.append(Problem(f"{rpps} {s0.date().isoformat()}", f"shift {s.code} lasts over 24 h"))
     problems += _weekly_average(entries, shifts, history or {}, history_weeks)
     return problems

@@ -14,12 +14,14 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from mutualis.domain.accounts import Role, User
 from mutualis.domain.audit import Action
 from mutualis.domain.errors import Conflict, NotFound, PermissionDenied, Problem, ValidationError
 from mutualis.domain.rosters import (
+    AVERAGE_WEEKS,
     DAY,
     ON_CALL,
     Contract,
@@ -109,16 +111,56 @@ def radiologist_minutes(uow: UnitOfWork, t: Territory, start: date, days: int) -
     return dict(out)
 
 
+def _merged(uow: UnitOfWork, runs: Sequence[Mapping[str, Any]], first: date, last: date
+            ) -> tuple[list[RosterEntry], dict[str, ShiftDefinition]]:  # fmt: skip
+    """The entries of ``runs`` between two days, the newest run winning where runs overlap
+    (``runs`` newest first), and the shift definitions they use."""
+    seen: set[tuple[date, str]] = set()
+    got: list[RosterEntry] = []
+    shifts: dict[str, ShiftDefinition] = {}
+    for r in runs:
+        shifts = {**_shifts(r["shifts"]), **shifts}
+        for e in uow.rosters.entries(int(r["id"])):
+            if first <= e.day <= last and (e.day, e.rpps) not in seen:
+                seen.add((e.day, e.rpps))
+                got.append(e)
+    return got, shifts
+
+
+def worked_before(uow: UnitOfWork, t: Territory, start: date, days: int
+                  ) -> tuple[tuple[tuple[RosterEntry, ShiftDefinition], ...], dict[str, int], int]:  # fmt: skip
+    """What the published rosters say was worked before ``start``: the shifts of the day before,
+    the minutes per person over the weeks that complete a rolling 17-week window with this
+    roster, and how many of those weeks the published rosters cover (0: none)."""
+    weeks_before = max(0, AVERAGE_WEEKS - -(-days // 7))
+    if not weeks_before:
+        return (), {}, 0
+    first, last = start - timedelta(weeks=weeks_before), start - timedelta(days=1)
+    runs = [r for r in uow.rosters.published_over(t.id, first, last) if r["territory_id"] == t.id]
+    got, shifts = _merged(uow, runs, first, last)
+    if not got:
+        return (), {}, 0
+    covered_from = max(first, min(r["start_day"] for r in runs))
+    minutes: dict[str, int] = defaultdict(int)
+    for e in got:
+        minutes[e.rpps] += shifts[e.shift].minutes
+    before = tuple((e, shifts[e.shift]) for e in got if e.day == last)
+    return before, dict(minutes), -(-(start - covered_from).days // 7)
+
+
 def problem(uow: UnitOfWork, t: Territory, start: date, days: int, *, extra_leave: Sequence[Leave] = ()
             ) -> TerritoryRoster:  # fmt: skip
-    """The territory's roster problem as stored: contracts, approved leave, bookings."""
+    """The territory's roster problem as stored: contracts, approved leave, bookings, and the
+    published rosters before it (the rest after the day before, the 48-hour average)."""
     _window(days)
     last = start + timedelta(days=days - 1)
     shifts = default_shifts(t)
     leave = tuple(x for x in uow.rosters.leave(t.id, start, last) if x.status is LeaveStatus.APPROVED)
+    before, history, history_weeks = worked_before(uow, t, start, days)
     return TerritoryRoster(t.id, start, days, shifts, people_of(t, uow.rosters.contracts(t.id), start),
                            default_demand(t, shifts, start, days, radiologist_minutes(uow, t, start, days)),
-                           leave + tuple(extra_leave), sites={s.id: s.name for s in t.sites})  # fmt: skip
+                           leave + tuple(extra_leave), sites={s.id: s.name for s in t.sites}, before=before,
+                           history=history, history_weeks=history_weeks)  # fmt: skip
 
 
 def _notes(p: TerritoryRoster, got: Sequence[RosterEntry]) -> dict[str, object]:
@@ -161,8 +203,8 @@ def solve_roster(uow: UnitOfWork, user: User, territory_id: str, start: date, da
         raise RosterInfeasible([Problem("roster", "the solver found no roster within the time limit")],
                                "no roster found")  # fmt: skip
     got = entries(p, solution.roster)
-    shifts = {s.code: s for s in p.shifts}
-    legal = legal_problems(got, shifts)
+    legal = legal_problems(got, p.all_shifts, history=p.history, history_weeks=p.history_weeks,
+                           before=p.before_entries)
     if legal:  # the engine keeps the law by construction; this is the solver-free check
         raise ValidationError(legal, "the roster breaks working-time rules")
     header = {"start_day": start, "days": days, "status": "draft", "solver_status": solution.status,
@@ -246,15 +288,7 @@ def view(uow: UnitOfWork, user: User, territory_id: str, first: date, days: int,
         runs = [r for r in runs if r is not None and r["territory_id"] == t.id]
         if run_id is not None and not runs:
             raise NotFound("roster", str(run_id))
-        seen: set[tuple[date, str]] = set()
-        got: list[RosterEntry] = []
-        shifts: dict[str, ShiftDefinition] = {}
-        for r in runs:  # newest published first: it wins where runs overlap
-            shifts = {**_shifts(r["shifts"]), **shifts}
-            for e in uow.rosters.entries(int(r["id"])):
-                if first <= e.day <= last and (e.day, e.rpps) not in seen:
-                    seen.add((e.day, e.rpps))
-                    got.append(e)
+        got, shifts = _merged(uow, runs, first, last)
         if not shifts:
             shifts = {s.code: s for s in default_shifts(t)}
         people = people_of(t, uow.rosters.contracts(t.id), first)
@@ -391,7 +425,10 @@ def _exchange(uow: UnitOfWork, t: Territory, run: Mapping[str, object], swap: Ma
     swapped = [e for e in got if not (e.day == day and e.rpps in (a, b))]
     swapped += [RosterEntry(day, b, sa)] if sa else []
     swapped += [RosterEntry(day, a, sb)] if sb else []
-    problems += [p for p in legal_problems(swapped, shifts) if p.location.split()[0] in (a, b)]
+    before, history, history_weeks = worked_before(uow, t, start, int(str(run["days"])))
+    legal = legal_problems(swapped, {**{x.code: x for _, x in before}, **shifts}, history=history,
+                           history_weeks=history_weeks, before=tuple(e for e, _ in before))
+    problems += [p for p in legal if p.location.split()[0] in (a, b)]
     if problems:
         raise ValidationError(problems, "the swap would break a rule")
     uow.rosters.set_entry(rid, day, a, sb)

@@ -29,6 +29,12 @@ nothing.
 
 Day 0 of the instance is the Monday on or before the roster's first day (the engine's weekends
 are days 5 and 6 of each week); days before the first are everybody's days off.
+
+The roster before this one (``before``, ``history``): a shift worked the day before the first
+day that leaves less than the legal rest before one of tomorrow's shifts forbids it (a night on
+call on 30 November: no work on 1 December); the minutes worked in the weeks before
+(``history`` over ``history_weeks``, up to 17 weeks in all) lower each person's ceiling so the
+48-hour average holds over the rolling four months, not just within this roster.
 """
 
 from __future__ import annotations
@@ -38,9 +44,30 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from mutualis.domain.rosters import Contract, Leave, LeaveStatus, RosterEntry, ShiftDefinition, ShiftKind
+from mutualis.domain.rosters import (
+    AVERAGE_WEEKS,
+    DAILY_REST_MIN,
+    DAY,
+    REST_AFTER_NIGHT_MIN,
+    WEEKLY_AVERAGE_MAX_MIN,
+    Contract,
+    Leave,
+    LeaveStatus,
+    RosterEntry,
+    ShiftDefinition,
+    ShiftKind,
+)
 from mutualis.domain.territory import WEEKDAYS, EquipmentKind, Modality, Profession, Territory
-from mutualis.engines.roster.instance import OFF, Balance, Cover, DayOff, RosterInstance, ShiftType, Staff
+from mutualis.engines.roster.instance import (
+    OFF,
+    Balance,
+    Cover,
+    DayOff,
+    RosterInstance,
+    ShiftRequest,
+    ShiftType,
+    Staff,
+)
 
 RADIOLOGIST, RADIOGRAPHER = Profession.RADIOLOGIST.value, Profession.RADIOGRAPHER.value
 HARD_UNDER = 100_000
@@ -72,6 +99,18 @@ class TerritoryRoster:
     leave: tuple[Leave, ...] = ()
     hard: frozenset[str] = frozenset({"GN", "GJ"})
     sites: Mapping[str, str] = field(default_factory=dict)  # site id → name
+    before: tuple[tuple[RosterEntry, ShiftDefinition], ...] = ()  # worked the day before ``start``
+    history: Mapping[str, int] = field(default_factory=dict)  # minutes worked in the weeks before
+    history_weeks: int = 0
+
+    @property
+    def before_entries(self) -> tuple[RosterEntry, ...]:
+        return tuple(e for e, _ in self.before)
+
+    @property
+    def all_shifts(self) -> dict[str, ShiftDefinition]:
+        """This roster's shifts, and those of the roster before (for the legal check)."""
+        return {**{s.code: s for _, s in self.before}, **{s.code: s for s in self.shifts}}
 
     @property
     def first_monday(self) -> date:
@@ -196,18 +235,28 @@ def to_instance(problem: TerritoryRoster) -> RosterInstance:
     weeks = problem.days / 7
     shift_types = tuple(ShiftType(s.code, s.minutes, tuple(t.code for t in problem.shifts) if s.kind
                                   is ShiftKind.NIGHT_ON_CALL else ()) for s in problem.shifts)  # fmt: skip
-    staff, days_off = [], []
+    staff, days_off, requests = [], [], []
     for p in problem.people:
         share = p.contract.share
         allowed = [s for s in problem.shifts if may_work(p, s)]
         lower = int(share * 4 * DAY_MIN * weeks * 0.9) if p.profession == RADIOLOGIST else int(
             share * 35 * 60 * weeks * 0.9)
         upper = int(min(48 * 60, share * 48 * 60) * weeks)
+        if problem.history_weeks:
+            span = min(AVERAGE_WEEKS, math.ceil(problem.days / 7) + problem.history_weeks)
+            upper = min(upper, max(0, WEEKLY_AVERAGE_MAX_MIN * span - problem.history.get(p.rpps, 0)))
         weekends = math.ceil(problem.days / 14) if p.contract.weekends else 0
         staff.append(Staff(p.rpps, tuple((s.code, problem.days if s in allowed else 0) for s in problem.shifts),
                            upper, min(lower, upper), 6, 1, 1, weekends))  # fmt: skip
         for d in range(off0):
             days_off.append(DayOff(p.rpps, d))
+        for entry, previous in problem.before:
+            clash = [s for s in allowed if entry.rpps == p.rpps and entry.day == problem.start - timedelta(days=1)
+                     and too_close(previous, s)]  # fmt: skip
+            if clash and len(clash) == len(allowed):
+                days_off.append(DayOff(p.rpps, off0))
+            else:
+                requests += [ShiftRequest(p.rpps, off0, s.code, HARD_UNDER, False) for s in clash]
         for leave in problem.leave:
             if leave.rpps == p.rpps and leave.status is LeaveStatus.APPROVED:
                 days_off += [DayOff(p.rpps, off0 + n) for n in range(problem.days)
@@ -224,8 +273,14 @@ def to_instance(problem: TerritoryRoster) -> RosterInstance:
             elif s.code != "TELE":  # a shift nobody asked for that day (a weekend on-call on a Tuesday)
                 cover.append(Cover(off0 + n, s.code, 0, 0, UNWANTED))
     off = tuple(sorted(set(days_off), key=lambda x: (x.staff, x.day)))
-    return RosterInstance(total, shift_types, tuple(staff), off, (), tuple(cover), problem.territory,
+    return RosterInstance(total, shift_types, tuple(staff), off, tuple(requests), tuple(cover), problem.territory,
                           fairness(problem))
+
+
+def too_close(previous: ShiftDefinition, following: ShiftDefinition) -> bool:
+    """Whether ``following`` the next day leaves less than the legal rest after ``previous``."""
+    gap = DAY + following.start_min - previous.end_min
+    return gap < (REST_AFTER_NIGHT_MIN if previous.kind is ShiftKind.NIGHT_ON_CALL else DAILY_REST_MIN)
 
 
 def fairness(problem: TerritoryRoster) -> tuple[Balance, ...]:
