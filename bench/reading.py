@@ -6,7 +6,8 @@ Printed: per policy and priority, median and 95th-percentile turnaround (images 
 reading done), share read within due time, late and carried-over exams, the workload spread
 across radiologists and the decision time per event. Then a sensitivity run with every reading
 time multiplied (the reading minutes are assumptions), and the dispatch decision time on a
-larger state: 50 readers (the territory's radiologists, five times) × 200 waiting exams.
+larger state: 50 readers (the territory's radiologists, five times) × 200 waiting exams, and the
+goal on seeds 1–10 (with dispatch's strict urgent-first variant beside it).
 """
 
 from __future__ import annotations
@@ -30,7 +31,15 @@ from mutualis.adapters.territory_file import read_territory_file
 from mutualis.domain.reading import may_read
 from mutualis.domain.reading_settings import ReadingSettings
 from mutualis.domain.territory import Profession, Territory
-from mutualis.engines.dispatch import DispatchInstance, Reader, assignment_problems, dispatch_now, dispatch_task, solve
+from mutualis.engines.dispatch import (
+    STRICT,
+    DispatchInstance,
+    Reader,
+    assignment_problems,
+    dispatch_now,
+    dispatch_task,
+    solve,
+)
 from mutualis.engines.reading_day import SimDay, SimSettings, build_day
 from mutualis.engines.reading_sim import ROWS, Policy, simulate, summarise
 
@@ -150,9 +159,41 @@ def goal(summaries: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return {"every_urgent_within_due": urgent["late"] == 0 and urgent["carried_over"] == 0, "p95": beats}
 
 
+def seed_check(t: Territory, seeds: Sequence[int], day: date, s: ReadingSettings, m: SimSettings
+               ) -> dict[str, dict[str, Any]]:
+    """The goal on other seeds (other days' exams, the same radiologists): per policy, urgent p95,
+    urgent late and all p95; ``dispatch_strict`` is dispatch with urgent exams always first."""
+    out: dict[str, dict[str, Any]] = {}
+    communes = load_communes()
+    for seed in seeds:
+        d = build_day(t, communes, day, seed, s, m)
+        runs: dict[str, dict[str, Any]] = {p.value: summarise(simulate(t, d, p, s, m), d) for p in Policy}
+        runs["dispatch_strict"] = summarise(simulate(t, d, Policy.DISPATCH, s, m, STRICT), d)
+        rows = {k: {"urgent_p95": v["rows"]["urgent"]["p95_min"], "urgent_late": v["rows"]["urgent"]["late"],
+                    "all_p95": v["rows"]["all"]["p95_min"]} for k, v in runs.items()}
+        out[str(seed)] = {"exams": len(d.exams), **rows, "goal": goal(runs)}
+    return out
+
+
+def seeds_table(check: dict[str, dict[str, Any]]) -> Table:
+    table = Table(title="Other seeds: urgent p95 (late) · all p95, in minutes")
+    names = ("silo", "fifo", "dispatch", "dispatch_strict")
+    for col in ("seed", "exams", *names, "urgent in due", "beats both: urgent p95 · all p95"):
+        table.add_column(col, justify="right")
+    for seed, c in check.items():
+        g = c["goal"]
+        table.add_row(seed, str(c["exams"]),
+                      *(f"{_minutes(c[n]['urgent_p95'])} ({c[n]['urgent_late']}) · {_minutes(c[n]['all_p95'])}"
+                        for n in names),
+                      "yes" if g["every_urgent_within_due"] else "no",
+                      f"{'yes' if g['p95']['urgent']['beats_both'] else 'no'} · "
+                      f"{'yes' if g['p95']['all']['beats_both'] else 'no'}")
+    return table
+
+
 def run(json_path: Path | None = None, *, territory: str = "aveyron-pimm", seed: int = 1, day: date = DAY,
-        scales: Sequence[float] = (2.0, 3.0), settings: ReadingSettings | None = None,
-        sim: SimSettings | None = None) -> dict[str, Any]:
+        scales: Sequence[float] = (0.5, 1.5), settings: ReadingSettings | None = None,
+        sim: SimSettings | None = None, seeds: Sequence[int] = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10)) -> dict[str, Any]:
     s, m = settings or ReadingSettings(), sim or SimSettings()
     t = read_territory_file(ROOT / "territories" / f"{territory}.toml", load_communes())
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -173,6 +214,9 @@ def run(json_path: Path | None = None, *, territory: str = "aveyron-pimm", seed:
         step = progress.add_task("dispatch decision time, 50 readers × 200 waiting exams", total=1)
         stress = decision_stress(t, the_day, s, seed)
         progress.advance(step)
+        step = progress.add_task(f"the goal on seeds {', '.join(map(str, seeds))}", total=1)
+        check = seed_check(t, seeds, day, s, m)
+        progress.advance(step)
     exams = [x.task for x in the_day.exams]
     title = (f"{t.name}: {len(exams)} exams ready on {day} (seed {seed}; "
              f"{sum(x.priority.value == 'urgent' for x in exams)} urgent), {len({x.rpps for x in the_day.sessions})} "
@@ -185,6 +229,7 @@ def run(json_path: Path | None = None, *, territory: str = "aveyron-pimm", seed:
                   f"{one['median_ms']:.3f} ms (p95 {one['p95_ms']:.3f}); all idle {all_['median_ms']:.3f} ms "
                   f"(p95 {all_['p95_ms']:.3f}); full re-plan (solve) {full['median_ms']:.2f} ms; "
                   f"validator problems: {len(stress['validator_problems'])}")
+    console.print(seeds_table(check))
     g = goal(summaries)
     console.print(f"goal: every urgent exam within due under dispatch: {g['every_urgent_within_due']}; "
                   + "; ".join(f"p95 {row}: dispatch {_minutes(v['dispatch'])} vs silo {_minutes(v['silo'])}, "
@@ -198,7 +243,8 @@ def run(json_path: Path | None = None, *, territory: str = "aveyron-pimm", seed:
                         if isinstance(v, timedelta) else v for k, v in asdict(s).items()},
                      "simulation": {k: str(v) if isinstance(v, (date, datetime)) or hasattr(v, "isoformat") else v
                                     for k, v in asdict(m).items()}},
-        "policies": summaries, "sensitivity": sensitivity, "decision_stress": stress, "goal": g}
+        "policies": summaries, "sensitivity": sensitivity, "decision_stress": stress, "goal": g,
+        "seeds": check}
     if json_path:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(report, indent=2, default=str, ensure_ascii=False) + "\n")

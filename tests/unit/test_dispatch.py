@@ -10,8 +10,10 @@ from mutualis.domain.reading import ReadingTask
 from mutualis.domain.reading_settings import ReadingSettings, TaskKind
 from mutualis.domain.territory import Modality
 from mutualis.engines.dispatch import (
+    STRICT,
     Assignment,
     DispatchInstance,
+    DispatchRules,
     DispatchTask,
     Reader,
     Solution,
@@ -35,11 +37,11 @@ def _reader(id: str, free_in: int = 0, load: float = 0.0, until: int | None = No
                   person, load)
 
 
-def _plan(tasks: list[DispatchTask], readers: list[Reader], eligible: dict[int, set[str]] | None = None
-          ) -> tuple[DispatchInstance, Solution]:
+def _plan(tasks: list[DispatchTask], readers: list[Reader], eligible: dict[int, set[str]] | None = None,
+          rules: DispatchRules | None = None) -> tuple[DispatchInstance, Solution]:
     everyone = {t.id: {r.id for r in readers} for t in tasks}
     instance = DispatchInstance(NOW, tasks, readers, eligible if eligible is not None else everyone)
-    solution = solve(instance)
+    solution = solve(instance, rules)
     assert assignment_problems(instance, solution) == []
     return instance, solution
 
@@ -48,17 +50,53 @@ def _by_task(solution: Solution) -> dict[int, Assignment]:
     return {a.task: a for a in solution.assignments}
 
 
-def test_urgent_before_routine_even_when_younger() -> None:
-    _, s = _plan([_task(1, ago=120), _task(2, Priority.URGENT)], [_reader("a")])
+def test_strict_rules_read_urgent_before_routine_even_when_younger() -> None:
+    _, s = _plan([_task(1, ago=120), _task(2, Priority.URGENT)], [_reader("a")], rules=STRICT)
     got = _by_task(s)
     assert got[2].start == NOW and got[1].start == got[2].end
 
 
-def test_earliest_due_first_within_a_priority() -> None:
+def test_strict_rules_read_earliest_due_first_within_a_priority() -> None:
     late = _task(1, Priority.INPATIENT, ago=60, due_in=timedelta(hours=24))
     soon = _task(2, Priority.INPATIENT, ago=0, due_in=timedelta(hours=2))
-    _, s = _plan([late, soon], [_reader("a")])
+    _, s = _plan([late, soon], [_reader("a")], rules=STRICT)
     assert _by_task(s)[2].start == NOW
+
+
+def test_default_rules_oldest_first_until_an_urgent_exam_is_critical() -> None:
+    old = _task(1, ago=120)
+    relaxed = _task(2, Priority.URGENT, due_in=timedelta(hours=1))  # latest start in 50 min
+    got = _by_task(_plan([old, relaxed], [_reader("a")])[1])
+    assert got[1].start == NOW and got[2].start == got[1].end
+    pressed = _task(3, Priority.URGENT, ago=30, due_in=timedelta(hours=1))  # latest start in 20 min
+    got = _by_task(_plan([old, pressed], [_reader("a")])[1])
+    assert got[3].start == NOW and got[1].start == got[3].end
+
+
+def test_a_head_start_lets_a_priority_pass_older_exams() -> None:
+    rules = DispatchRules(head_start={Priority.INPATIENT: 60.0}, critical=0.0)
+    older = _task(1, ago=45)
+    inpatient = _task(2, Priority.INPATIENT, due_in=timedelta(hours=24))
+    got = _by_task(_plan([older, inpatient], [_reader("a")], rules=rules)[1])
+    assert got[2].start == NOW
+
+
+def test_the_reader_other_waiting_exams_need_is_kept_for_them() -> None:
+    # Both may read 1; only "mr" may read 2: 1 goes to "any" although "mr" has read less today.
+    tasks = [_task(1, ago=30), _task(2, ago=10)]
+    readers = [_reader("mr", load=0), _reader("any", load=300)]
+    got = _by_task(_plan(tasks, readers, {1: {"mr", "any"}, 2: {"mr"}})[1])
+    assert got[1].reader == "any" and got[2].reader == "mr" and got[2].start == NOW
+    strict = _by_task(_plan(tasks, readers, {1: {"mr", "any"}, 2: {"mr"}}, rules=STRICT)[1])
+    assert strict[1].reader == "mr" and strict[2].start > NOW  # least-loaded first: 2 waits
+
+
+def test_best_fit_keeps_the_long_stretch_for_the_long_reading() -> None:
+    # "short" has 10 min before a booked patient, "long" a free afternoon: the 4-min X-ray goes
+    # to "short", so that the 20-min MRI starts now on "long".
+    tasks = [_task(1, minutes=4, ago=30), _task(2, minutes=20, ago=10)]
+    got = _by_task(_plan(tasks, [_reader("long"), _reader("short", until=10)])[1])
+    assert got[1].reader == "short" and got[2].reader == "long" and got[2].start == NOW
 
 
 def test_the_reader_who_ends_soonest_gets_it() -> None:
@@ -116,7 +154,10 @@ def test_solutions_pass_the_validator_on_random_instances() -> None:
     rng = random.Random(7)
     for _ in range(30):
         instance = _random_instance(rng, rng.randint(1, 12), rng.randint(0, 40))
-        assert assignment_problems(instance, solve(instance)) == []
+        for rules in (None, STRICT, DispatchRules(keep_scarce=False, best_fit=False)):
+            solution = solve(instance, rules)
+            assert assignment_problems(instance, solution) == []
+            assert len(solution.assignments) + len(solution.unassigned) == len(instance.tasks)
 
 
 def test_event_decisions_are_the_start_of_the_plan() -> None:
@@ -124,8 +165,11 @@ def test_event_decisions_are_the_start_of_the_plan() -> None:
     for _ in range(40):
         instance = _random_instance(rng, rng.randint(1, 12), rng.randint(0, 40))
         idle = [r for r in instance.readers if r.free_at <= NOW]
-        now = dispatch_now(NOW, instance.tasks, idle, instance.eligible)
-        assert sorted(now, key=lambda a: a.task) == sorted(solve(instance).starting(NOW), key=lambda a: a.task)
+        for rules in (None, STRICT):
+            now = dispatch_now(NOW, instance.tasks, idle, instance.eligible, rules)
+            assert sorted(now, key=lambda a: a.task) == sorted(solve(instance, rules).starting(NOW),
+                                                               key=lambda a: a.task)
+            assert len({a.reader for a in now}) == len(now)  # one reading at a time per idle reader
 
 
 def test_a_callable_eligibility_gives_the_same_plan() -> None:

@@ -2,7 +2,7 @@
 
 from collections import defaultdict
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from itertools import pairwise
 
 import pytest
@@ -11,8 +11,11 @@ from mutualis.adapters.territory_file import read_territory_file
 from mutualis.domain.reading import may_read
 from mutualis.domain.reading_settings import ReadingSettings, TaskKind
 from mutualis.domain.territory import Commune, Territory
-from mutualis.engines.reading_day import SimDay, SimSettings, build_day
+from mutualis.engines.dispatch import STRICT
+from mutualis.engines.presence import default_presence
+from mutualis.engines.reading_day import SimDay, SimSettings, absent, build_day, on_call_radiologist
 from mutualis.engines.reading_sim import Policy, PolicyRun, percentile, run_all, simulate, summarise
+from mutualis.engines.slots import RADIOLOGIST
 from tests.conftest import ROOT
 
 DAY = date(2026, 11, 24)  # a Tuesday
@@ -107,12 +110,13 @@ def test_only_negative_first_readings_get_a_second_one(day: SimDay, runs: dict[P
     assert any(x.l1_outcome == "negative" for x in day.exams)
 
 
-def test_dispatch_reads_urgent_exams_first(aveyron: Territory, day: SimDay) -> None:
-    # Reading times × 3: queues form, and the order shows.
-    slow = replace(day, exams=tuple(x if x.report_at else replace(x, minutes=x.minutes * 3) for x in day.exams))
+def test_strict_dispatch_reads_urgent_exams_first(aveyron: Territory, day: SimDay) -> None:
+    # Reading times × 2: queues form, and the order shows.
+    slow = replace(day, exams=tuple(x if x.report_at else replace(x, minutes=x.minutes * 2) for x in day.exams))
     base = ReadingSettings()
-    settings = replace(base, reading_minutes={m: v * 3 for m, v in base.reading_minutes.items()})
-    results = {p: summarise(simulate(aveyron, slow, p, settings, SIM), slow) for p in (Policy.FIFO, Policy.DISPATCH)}
+    settings = replace(base, reading_minutes={m: v * 2 for m, v in base.reading_minutes.items()})
+    results = {p: summarise(simulate(aveyron, slow, p, settings, SIM, STRICT), slow)
+               for p in (Policy.FIFO, Policy.DISPATCH)}
     urgent = {p: s["rows"]["urgent"] for p, s in results.items()}  # type: ignore[index]
     assert urgent[Policy.DISPATCH]["late"] <= urgent[Policy.FIFO]["late"]
     assert urgent[Policy.DISPATCH]["median_min"] < urgent[Policy.FIFO]["median_min"]
@@ -126,3 +130,33 @@ def test_summary_counts_and_percentiles(day: SimDay, runs: dict[Policy, PolicyRu
     assert sum(rows[k]["exams"] for k in ("urgent", "inpatient", "outpatient", "screening")) == len(day.exams)
     assert percentile([3.0, 1.0, 2.0, float("inf")], 0.5) == 2.0
     assert percentile([1.0, float("inf")], 0.95) == float("inf")
+
+
+def test_the_night_on_call_rests_and_each_site_keeps_its_qualifications(aveyron: Territory, day: SimDay) -> None:
+    here = {x.rpps for x in day.sessions if not x.on_call}
+    before = on_call_radiologist(aveyron, DAY - timedelta(days=1), SIM)
+    assert before is not None and before not in here  # 11 hours of rest after the night on call
+    assert 6 <= len(here) < len({p.rpps for p in aveyron.practitioners if p.profession.value == RADIOLOGIST})
+    shifts = default_presence(aveyron, DAY, 1)
+    needed = {"decazeville": frozenset({"CT", "US", "mammo-L1"}), "rodez": frozenset({"MR", "US"})}
+    quals = {p.rpps: set(p.qualifications) for p in aveyron.practitioners}
+    off = absent(aveyron, DAY, SIM, shifts, needed)
+    assert len(off) > 1  # the rest after the night, and someone's weekday off
+
+    def held(site: str, without: set[str]) -> set[str]:
+        return set().union(*(quals[x.rpps] for x in shifts if x.site == site and x.role == RADIOLOGIST and x.rpps
+                             and x.rpps not in without))
+
+    for site, need in needed.items():  # days off never take away what the site had after the rest
+        assert need & held(site, {before}) <= held(site, set(off))
+    five = absent(aveyron, DAY, replace(SIM, weekdays_worked=5, rest_after_on_call=False), shifts, needed)
+    assert five == frozenset()
+
+
+def test_radiologists_on_site_have_other_work(aveyron: Territory, day: SimDay) -> None:
+    minutes = {}
+    for rpps, blocks in day.blocked.items():
+        minutes[rpps] = sum((b - a).total_seconds() / 60 for a, b in blocks)
+    here = {x.rpps for x in day.sessions if not x.on_call}
+    assert here <= set(minutes)
+    assert all(m >= 0.8 * SIM.other_work_share * 630 for rpps, m in minutes.items() if rpps in here)

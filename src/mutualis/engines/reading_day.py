@@ -12,7 +12,9 @@ times, and the radiologists' sessions. The input of ``reading_sim.py``, the same
   radiologist present on the site (qualified for the modality when one is) performs it during
   its slot and writes the report right after; those minutes are blocked for reading and the
   report is the same under every policy.
-- Sessions: the default presence (engines/presence.py) of the day, minus those blocks, plus one
+- Sessions: the default presence (engines/presence.py) of the day without the radiologists who
+  are off (:func:`absent`: rest after the night on call, one weekday off a week), minus those
+  blocks, plus one
   on-call radiologist reading from home from ``on_call_start`` to the end of the horizon (the
   next morning), for the priorities in ``on_call_priorities``.
 - Screening mammograms: their first-reading outcome (positive, technically insufficient or
@@ -45,7 +47,24 @@ class SimSettings:
     ``l1_positive_share`` 0.08 and ``insufficient_share`` 0.005 of screening first readings;
     an on-call radiologist (qualified for ``on_call_qualifications``, rotating by day) reads
     ``on_call_priorities`` (urgent) from home from ``on_call_start`` (18:30, when the day's
-    radiologists leave) until ``horizon_end`` (08:00 the next morning), where the simulation stops."""
+    radiologists leave) until ``horizon_end`` (08:00 the next morning), where the simulation stops.
+
+    Who is present (on top of the default presence, which puts every radiologist on site every
+    weekday, 08:00–18:30): ``rest_after_on_call``: the radiologist on call the night before is off
+    (DOMAIN.md: 11 hours of rest after every night on call, no work then; the roster engine's rule);
+    ``weekdays_worked`` 4: each radiologist not in the on-call rota takes one weekday off a week,
+    in turn (five days of 10 h 30 are 52.5 h, over the 48-hour limit of DOMAIN.md; the roster
+    engine's full-time contract is 4 days of 10 hours); the on-call rota's day off is the day after
+    their night.
+
+    ``other_work_share`` 0.3 of each day on site goes to work other than reading and performing
+    exams, in blocks of ``other_work_minutes`` (10 to 30 minutes, uniform) placed at random: hospital
+    radiologists spend 36.4 % of their clinical time interpreting images and 43.8 % on other
+    clinical tasks, of which 10.9 % image-guided procedures (already the performing blocks here),
+    12.7 % preparing and monitoring studies, the rest consulting referring physicians, quality and
+    safety work (Dhanoa et al., J Am Coll Radiol 2013, the VALUE study); 0.3 is about what is left
+    once the procedures are taken out. The blocks are drawn from their own random stream, so the
+    exams and reading times of a seed do not depend on them."""
 
     warmup_days: int = 21
     reading_sigma: float = 0.35
@@ -55,6 +74,10 @@ class SimSettings:
     horizon_end: time = time(8, 0)  # the next day
     on_call_qualifications: tuple[str, ...] = ("CT", "MR")
     on_call_priorities: tuple[Priority, ...] = (Priority.URGENT,)
+    rest_after_on_call: bool = True
+    weekdays_worked: int = 4
+    other_work_share: float = 0.3
+    other_work_minutes: tuple[int, int] = (10, 30)
 
 
 @dataclass(frozen=True)
@@ -86,17 +109,53 @@ class SimDay:
     end: datetime
     exams: tuple[SimExam, ...]
     sessions: tuple[Session, ...]
-    blocked: Mapping[str, tuple[tuple[datetime, datetime], ...]]  # RPPS → performing blocks
+    blocked: Mapping[str, tuple[tuple[datetime, datetime], ...]]  # RPPS → performing and other-work blocks
 
 
 def _factor(rng: random.Random, sigma: float) -> float:
     return math.exp(rng.gauss(-sigma * sigma / 2, sigma)) if sigma > 0 else 1.0
 
 
-def on_call_radiologist(t: Territory, day: date, sim: SimSettings) -> str | None:
-    pool = sorted(p.rpps for p in t.practitioners if p.profession is Profession.RADIOLOGIST
+def on_call_rota(t: Territory, sim: SimSettings) -> list[str]:
+    return sorted(p.rpps for p in t.practitioners if p.profession is Profession.RADIOLOGIST
                   and set(sim.on_call_qualifications) <= set(p.qualifications))
+
+
+def on_call_radiologist(t: Territory, day: date, sim: SimSettings) -> str | None:
+    pool = on_call_rota(t, sim)
     return pool[day.toordinal() % len(pool)] if pool else None
+
+
+def absent(t: Territory, day: date, sim: SimSettings, shifts: Sequence[Shift],
+           needed: Mapping[str, frozenset[str]]) -> frozenset[str]:
+    """The radiologists off on ``day`` (see :class:`SimSettings`), given the day's default
+    ``shifts``: the night's on-call radiologist of the day before; then, on weekdays, those whose
+    turn it is to take their day off, unless their site would lose a qualification it needs
+    (``needed``: site → the qualifications its machines' modalities need) that nobody else
+    present there holds: a hospital keeps a radiologist for its CT and its ultrasound, as a
+    roster would."""
+    off: set[str] = set()
+    if sim.rest_after_on_call and (before := on_call_radiologist(t, day - timedelta(days=1), sim)):
+        off.add(before)
+    if day.weekday() >= 5:
+        return frozenset(off)
+    rota = set(on_call_rota(t, sim))
+    others = sorted(p.rpps for p in t.practitioners if p.profession is Profession.RADIOLOGIST and p.rpps not in rota)
+    days_off = 5 - min(5, max(0, sim.weekdays_worked))
+    quals = {p.rpps: frozenset(p.qualifications) for p in t.practitioners}
+    here = [x for x in shifts if x.day == day and x.role == RADIOLOGIST and x.rpps]
+    for k, rpps in enumerate(others):
+        if (k - day.weekday()) % 5 >= days_off:
+            continue
+        sites = {x.site for x in here if x.rpps == rpps}
+
+        def covered(site: str, without: set[str]) -> frozenset[str]:
+            return needed.get(site, frozenset()) & frozenset().union(
+                *(quals[x.rpps] for x in here if x.site == site and x.rpps not in without))
+
+        if all(covered(site, off | {rpps}) == covered(site, off) for site in sites):
+            off.add(rpps)
+    return frozenset(off)
 
 
 def _at(day: date, minute: int) -> datetime:
@@ -116,6 +175,27 @@ def _performer(shifts: Sequence[Shift], site: str, start: datetime, end: datetim
         return (wanted is not None and wanted not in qualified[rpps], overlaps, busy, rpps)
 
     return min(present, key=rank) if present else None
+
+
+def _other_work(shifts: Sequence[Shift], blocks: dict[str, list[tuple[datetime, datetime]]], sim: SimSettings,
+                rng: random.Random) -> None:
+    """Adds each on-site radiologist's blocks of other work (``sim.other_work_share`` of the day),
+    where they do not overlap the blocks already there."""
+    low, high = sim.other_work_minutes
+    for sh in sorted(shifts, key=lambda x: (x.rpps or "", x.start_min)):
+        if not sh.rpps or sim.other_work_share <= 0:
+            continue
+        mine = blocks.setdefault(sh.rpps, [])
+        target = (sh.end_min - sh.start_min) * sim.other_work_share
+        placed, tries = 0.0, 0
+        while placed < target and tries < 200:
+            tries += 1
+            length = rng.uniform(low, high)
+            start = _at(sh.day, sh.start_min) + timedelta(minutes=rng.uniform(0, sh.end_min - sh.start_min - length))
+            end = start + timedelta(minutes=length)
+            if not any(a < end and start < b for a, b in mine):
+                mine.append((start, end))
+                placed += length
 
 
 def _sessions(shifts: Sequence[Shift], blocks: Mapping[str, list[tuple[datetime, datetime]]]) -> list[Session]:
@@ -138,6 +218,10 @@ def build_day(t: Territory, communes: Mapping[str, Commune], day: date, seed: in
     first = day - timedelta(days=m.warmup_days)
     orders = generate_demand(t, communes, first, m.warmup_days + 1, seed)
     presence = default_presence(t, first, m.warmup_days + 1 + t.booking.horizon_days + 2)
+    needed = {site.id: frozenset(q for e in t.equipment if e.site == site.id and e.modality is not None
+                                 and (q := s.modality_qualifications.get(e.modality.value))) for site in t.sites}
+    off = {d: absent(t, d, m, presence, needed) for d in {x.day for x in presence}}
+    presence = [x for x in presence if x.role != RADIOLOGIST or x.rpps not in off[x.day]]
     booked = [o for o in serve(t, orders, presence, communes, Access.POOLED) if o.start and o.start.date() == day]
     booked.sort(key=lambda o: (o.start, o.equipment, o.order.requested_at))
     exams = {x.code: x for x in t.exams}
@@ -168,6 +252,7 @@ def build_day(t: Territory, communes: Mapping[str, Commune], day: date, seed: in
                 report_at = end + timedelta(minutes=minutes)
                 blocks.setdefault(performer, []).append((o.start, report_at))
         out.append(SimExam(task, minutes, performer, report_at, outcome, l2_minutes))
+    _other_work(shifts, blocks, m, random.Random(f"other-work/{seed}"))
     sessions = _sessions(shifts, blocks)
     start = datetime.combine(day, time())
     horizon = datetime.combine(day + timedelta(days=1), m.horizon_end)

@@ -32,7 +32,7 @@ from mutualis.domain.orders import Priority
 from mutualis.domain.reading import ReadingTask, may_read
 from mutualis.domain.reading_settings import ReadingSettings, TaskKind
 from mutualis.domain.territory import Territory
-from mutualis.engines.dispatch import Assignment, DispatchTask, Reader, dispatch_now, dispatch_task
+from mutualis.engines.dispatch import Assignment, DispatchRules, DispatchTask, Reader, dispatch_now, dispatch_task
 from mutualis.engines.reading_day import SimDay, SimSettings
 
 
@@ -123,7 +123,7 @@ def _silo_key(t: DispatchTask) -> tuple[object, ...]:
 
 
 def simulate(t: Territory, day: SimDay, policy: Policy, settings: ReadingSettings | None = None,
-             sim: SimSettings | None = None) -> PolicyRun:
+             sim: SimSettings | None = None, rules: DispatchRules | None = None) -> PolicyRun:
     """Run the day under ``policy``: exams performed by the radiologist are reported in their
     block; the others wait in the worklist until the policy starts them; the run stops starting
     readings at the end of the horizon, and what is left is unread."""
@@ -185,7 +185,7 @@ def simulate(t: Territory, day: SimDay, policy: Policy, settings: ReadingSetting
         pending = list(waiting.values())
         clock = time.perf_counter()
         if policy is Policy.DISPATCH:
-            chosen = dispatch_now(now, pending, idle, eligible)
+            chosen = dispatch_now(now, pending, idle, eligible, rules)
         else:
             chosen = _first_come(now, pending, idle, eligible, _fifo_key if policy is Policy.FIFO else _silo_key)
         decisions.append(time.perf_counter() - clock)
