@@ -7,7 +7,9 @@ reading done), share read within due time, late and carried-over exams, the work
 across radiologists and the decision time per event. Then a sensitivity run with every reading
 time multiplied (the reading minutes are assumptions), and the dispatch decision time on a
 larger state: 50 readers (the territory's radiologists, five times) × 200 waiting exams, and the
-goal on seeds 1–10 (with dispatch's strict urgent-first variant beside it).
+goal on seeds 1–10 (beside the three policies: dispatch without pre-emption, dispatch with strict
+urgent-first order, FIFO with the same pre-emption as dispatch, and dispatch and FIFO when an
+urgent exam may also take a radiologist out of other work, ``SimSettings.urgent_stops_other_work``).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from mutualis.domain.territory import Profession, Territory
 from mutualis.engines.dispatch import (
     STRICT,
     DispatchInstance,
+    DispatchRules,
     Reader,
     assignment_problems,
     dispatch_now,
@@ -44,7 +47,7 @@ from mutualis.engines.reading_day import SimDay, SimSettings, build_day
 from mutualis.engines.reading_sim import ROWS, Policy, simulate, summarise
 
 ROOT = Path(__file__).resolve().parents[1]
-console = Console(width=150)
+console = Console(width=240)
 DAY = date(2026, 11, 24)  # a Tuesday with no machine closure: the same day on every run
 LABELS = {"urgent": "urgent", "inpatient": "inpatient", "outpatient": "outpatient", "screening": "screening L1",
           "screening_l2": "screening L2", "all": "all (first readings)"}
@@ -162,32 +165,63 @@ def goal(summaries: dict[str, dict[str, Any]]) -> dict[str, Any]:
 def seed_check(t: Territory, seeds: Sequence[int], day: date, s: ReadingSettings, m: SimSettings
                ) -> dict[str, dict[str, Any]]:
     """The goal on other seeds (other days' exams, the same radiologists): per policy, urgent p95,
-    urgent late and all p95; ``dispatch_strict`` is dispatch with urgent exams always first."""
+    urgent late, all p95 and readings interrupted; the variants of :data:`VARIANTS` beside them;
+    ``goal_other_work``: the goal when urgent exams may also stop other work (under every policy
+    that pre-empts)."""
     out: dict[str, dict[str, Any]] = {}
     communes = load_communes()
+    other = replace(m, urgent_stops_other_work=True)
     for seed in seeds:
         d = build_day(t, communes, day, seed, s, m)
-        runs: dict[str, dict[str, Any]] = {p.value: summarise(simulate(t, d, p, s, m), d) for p in Policy}
-        runs["dispatch_strict"] = summarise(simulate(t, d, Policy.DISPATCH, s, m, STRICT), d)
+        runs: dict[str, dict[str, Any]] = {}
+        interrupted: dict[str, tuple[int, int]] = {}
+        base: dict[str, tuple[Policy, DispatchRules | None, bool | None, bool]] = {
+            p.value: (p, None, None, False) for p in Policy}
+        for name, (policy, rules, preempt, stops) in {**base, **VARIANTS}.items():
+            run = simulate(t, d, policy, s, other if stops else m, rules, preempt)
+            runs[name], interrupted[name] = summarise(run, d), (run.interruptions, run.other_work_stopped)
         rows = {k: {"urgent_p95": v["rows"]["urgent"]["p95_min"], "urgent_late": v["rows"]["urgent"]["late"],
-                    "all_p95": v["rows"]["all"]["p95_min"]} for k, v in runs.items()}
-        out[str(seed)] = {"exams": len(d.exams), **rows, "goal": goal(runs)}
+                    "all_p95": v["rows"]["all"]["p95_min"], "interrupted": interrupted[k][0],
+                    "other_work_stopped": interrupted[k][1]} for k, v in runs.items()}
+        with_other = {"silo": runs["silo"], "fifo": runs["fifo"], "dispatch": runs["dispatch_other_work"]}
+        out[str(seed)] = {"exams": len(d.exams), **rows, "goal": goal(runs), "goal_other_work": goal(with_other)}
     return out
 
 
+# name → (policy, dispatch rules, pre-emption (None: the policy's own), urgent exams stop other work)
+VARIANTS: dict[str, tuple[Policy, DispatchRules | None, bool | None, bool]] = {
+    "dispatch_no_preemption": (Policy.DISPATCH, DispatchRules(preempt=False), None, False),
+    "dispatch_strict": (Policy.DISPATCH, STRICT, None, False),
+    "fifo_preemption": (Policy.FIFO, None, True, False),
+    "dispatch_other_work": (Policy.DISPATCH, None, None, True),
+    "fifo_preemption_other_work": (Policy.FIFO, None, True, True),
+}
+
+
 def seeds_table(check: dict[str, dict[str, Any]]) -> Table:
-    table = Table(title="Other seeds: urgent p95 (late) · all p95, in minutes")
-    names = ("silo", "fifo", "dispatch", "dispatch_strict")
-    for col in ("seed", "exams", *names, "urgent in due", "beats both: urgent p95 · all p95"):
+    table = Table(title="Other seeds: urgent p95 (late) · all p95, in minutes; [readings interrupted + other work "
+                        "stopped]")
+    names = ("silo", "fifo", "dispatch", *VARIANTS)
+    for col in ("seed", *(n.replace("_", " ") for n in names), "urgent in due", "beats both: urgent p95 · all p95",
+                "the same, other work stops"):
         table.add_column(col, justify="right")
+
+    def verdict(g: dict[str, Any]) -> str:
+        return (f"{'yes' if g['every_urgent_within_due'] else 'no'} · "
+                f"{'yes' if g['p95']['urgent']['beats_both'] else 'no'} · "
+                f"{'yes' if g['p95']['all']['beats_both'] else 'no'}")
+
     for seed, c in check.items():
         g = c["goal"]
-        table.add_row(seed, str(c["exams"]),
-                      *(f"{_minutes(c[n]['urgent_p95'])} ({c[n]['urgent_late']}) · {_minutes(c[n]['all_p95'])}"
-                        for n in names),
-                      "yes" if g["every_urgent_within_due"] else "no",
+        cells = []
+        for n in names:
+            cell = f"{_minutes(c[n]['urgent_p95'])} ({c[n]['urgent_late']}) · {_minutes(c[n]['all_p95'])}"
+            if c[n]["interrupted"] or c[n]["other_work_stopped"]:
+                cell += f" [{c[n]['interrupted']}+{c[n]['other_work_stopped']}]"
+            cells.append(cell)
+        table.add_row(seed, *cells, "yes" if g["every_urgent_within_due"] else "no",
                       f"{'yes' if g['p95']['urgent']['beats_both'] else 'no'} · "
-                      f"{'yes' if g['p95']['all']['beats_both'] else 'no'}")
+                      f"{'yes' if g['p95']['all']['beats_both'] else 'no'}", verdict(c["goal_other_work"]))
     return table
 
 

@@ -15,11 +15,14 @@ from mutualis.engines.dispatch import (
     DispatchInstance,
     DispatchRules,
     DispatchTask,
+    InProgress,
+    Interruption,
     Reader,
     Solution,
     assignment_problems,
     dispatch_now,
     dispatch_task,
+    resumed_task,
     solve,
 )
 
@@ -187,3 +190,133 @@ def test_a_stored_task_is_dispatched_with_its_expected_minutes() -> None:
                        NOW + timedelta(hours=1), id=7)
     assert dispatch_task(task) == DispatchTask(7, Priority.URGENT, NOW, NOW + timedelta(hours=1), 15.0)
     assert dispatch_task(task, ReadingSettings(reading_minutes={"CT": 12.0})).minutes == 12.0
+
+
+# ---------------------------------------------------------------- pre-emption
+
+
+def _reading(task: DispatchTask, reader: str, started_ago: float, interruptible: bool = True) -> InProgress:
+    return InProgress(task, reader, NOW - timedelta(minutes=started_ago), interruptible)
+
+
+def _busy(id: str, piece: InProgress) -> Reader:
+    """A reader whose reading in progress should end after its expected minutes."""
+    return Reader(id, piece.started + timedelta(minutes=piece.task.minutes))
+
+
+def _preempt_plan(tasks: list[DispatchTask], readers: list[Reader], running: list[InProgress],
+                  eligible: dict[int, set[str]] | None = None) -> tuple[DispatchInstance, Solution]:
+    ids = [t.id for t in tasks] + [x.task.id for x in running]
+    instance = DispatchInstance(NOW, tasks, readers, eligible or {i: {r.id for r in readers} for i in ids}, running)
+    solution = solve(instance)
+    assert assignment_problems(instance, solution) == []
+    return instance, solution
+
+
+URGENT_CT = _task(9, Priority.URGENT, minutes=15, due_in=timedelta(hours=1))
+
+
+def test_an_urgent_exam_interrupts_a_routine_reading_when_nobody_is_free_in_time() -> None:
+    mri = _reading(_task(1, minutes=60, ago=30), "a", started_ago=10)  # "a" is free in 50 minutes
+    _, s = _preempt_plan([URGENT_CT], [_busy("a", mri)], [mri])
+    assert s.interruptions == (Interruption(1, "a", NOW, 9),)
+    got = _by_task(s)
+    assert (got[9].reader, got[9].start, got[9].end) == ("a", NOW, NOW + timedelta(minutes=15))
+    # resumed by "a" after the urgent exam: 50 minutes left + 2 to get back into it
+    assert (got[1].reader, got[1].start, got[1].end) == ("a", got[9].end, got[9].end + timedelta(minutes=52))
+
+
+def test_no_interruption_when_a_reader_frees_up_in_time() -> None:
+    mri = _reading(_task(1, minutes=60, ago=30), "a", started_ago=10)
+    xray = _reading(_task(2, minutes=4), "b", started_ago=0)  # "b" is free in 4 minutes
+    _, s = _preempt_plan([URGENT_CT], [_busy("a", mri), _busy("b", xray)], [mri, xray])
+    assert s.interruptions == ()
+    assert _by_task(s)[9].reader == "b" and _by_task(s)[9].start == NOW + timedelta(minutes=4)
+    # nor without pre-emption rules, nor when "a" could still end it in time (35 min + 15 × 1.5 ≤ 60)
+    instance = DispatchInstance(NOW, [URGENT_CT], [_busy("a", mri)], {9: {"a"}, 1: {"a"}}, [mri])
+    assert solve(instance, DispatchRules(preempt=False)).interruptions == ()
+    short = _reading(_task(1, minutes=45, ago=30), "a", started_ago=10)
+    assert solve(replace(instance, readers=[_busy("a", short)], running=[short])).interruptions == ()
+
+
+def test_never_an_urgent_reading_nor_a_patient_on_the_table() -> None:
+    urgent = _reading(_task(1, Priority.URGENT, minutes=60, due_in=timedelta(hours=1)), "a", started_ago=5)
+    guided = _reading(_task(2, minutes=60), "b", started_ago=5, interruptible=False)
+    _, s = _preempt_plan([URGENT_CT], [_busy("a", urgent), _busy("b", guided)], [urgent, guided])
+    assert s.interruptions == ()
+    assert _by_task(s)[9].start == NOW + timedelta(minutes=55)  # late: it waits
+
+
+def test_the_interrupted_reading_has_the_most_slack_and_the_reader_must_be_eligible() -> None:
+    inpatient = _reading(_task(1, Priority.INPATIENT, minutes=60, due_in=timedelta(hours=24)), "a", started_ago=5)
+    outpatient = _reading(_task(2, minutes=60), "b", started_ago=5)
+    screening = _reading(_task(3, Priority.SCREENING, minutes=60, due_in=timedelta(days=10)), "c", started_ago=5)
+    readers = [_busy("a", inpatient), _busy("b", outpatient), _busy("c", screening)]
+    running = [inpatient, outpatient, screening]
+    _, s = _preempt_plan([URGENT_CT], readers, running)
+    assert [x.task for x in s.interruptions] == [3]
+    _, s = _preempt_plan([URGENT_CT], readers, running, {9: {"a", "b"}, 1: {"a"}, 2: {"b"}, 3: {"c"}})
+    assert [x.task for x in s.interruptions] == [2]  # "c" may not read the urgent exam
+    # a reader whose session ends before the urgent exam would: not that one
+    readers[1] = replace(readers[1], until=NOW + timedelta(minutes=10))
+    _, s = _preempt_plan([URGENT_CT], readers, running, {9: {"a", "b"}, 1: {"a"}, 2: {"b"}, 3: {"c"}})
+    assert [x.task for x in s.interruptions] == [1]
+
+
+def test_two_urgent_exams_interrupt_two_readers_and_a_colleague_restarts_from_scratch() -> None:
+    a = _reading(_task(1, minutes=60, ago=60), "a", started_ago=20)
+    b = _reading(_task(2, minutes=60, ago=10), "b", started_ago=5)
+    first, second = (_task(i, Priority.URGENT, minutes=30, due_in=timedelta(hours=1)) for i in (9, 8))
+    c = Reader("c", NOW + timedelta(minutes=40))  # 40 + 30 × 1.5 > 60: too late for either
+    _, s = _preempt_plan([first, second], [_busy("a", a), _busy("b", b), c], [a, b])
+    assert {x.task for x in s.interruptions} == {1, 2}
+    got = _by_task(s)
+    assert {got[8].reader, got[9].reader} == {"a", "b"} and got[8].start == got[9].start == NOW
+    assert (got[1].reader, got[1].end - got[1].start) == ("a", timedelta(minutes=42))  # 40 left + 2
+    assert (got[2].reader, got[2].end - got[2].start) == ("b", timedelta(minutes=57))
+    # when only "c" may go on with 1, "c" reads all of it
+    eligible = {9: {"a", "b"}, 8: {"a", "b"}, 1: {"c"}, 2: {"b"}}
+    _, s = _preempt_plan([first, second], [_busy("a", a), _busy("b", b), c], [a, b], eligible)
+    got = _by_task(s)
+    assert (got[1].reader, got[1].end - got[1].start) == ("c", timedelta(minutes=60))
+    resumed = resumed_task(a, NOW, "a", 2.0)
+    assert (resumed.minutes, resumed.minutes_for("a"), resumed.minutes_for("c")) == (42.0, 42.0, 60.0)
+    assert resumed.ready_at == a.task.ready_at  # its place in the oldest-first order
+
+
+def test_the_validator_checks_interruptions() -> None:
+    mri = _reading(_task(1, minutes=60, ago=30), "a", started_ago=10)
+    urgent = _reading(_task(2, Priority.URGENT, minutes=60), "b", started_ago=10)
+    readers = [_busy("a", mri), _busy("b", urgent)]
+    instance = DispatchInstance(NOW, [URGENT_CT], readers, {9: {"a", "b"}, 1: {"a", "b"}, 2: {"b"}}, [mri, urgent])
+    fifteen, later = NOW + timedelta(minutes=15), NOW + timedelta(minutes=5)
+    bad = Solution((Assignment(9, "b", NOW, fifteen),  # overlaps b's urgent reading, which goes on
+                    Assignment(1, "a", NOW, NOW + timedelta(minutes=50))),  # too short (50 + 2), starts at once
+                   (), (Interruption(1, "a", later, 9), Interruption(2, "b", NOW, 9), Interruption(7, "a", NOW, 9)))
+    reasons = " | ".join(str(p) for p in assignment_problems(instance, bad))
+    for expected in ("not being read", "may not be interrupted", "not now", "not an urgent task starting there",
+                     "lasts 50", "overlap"):
+        assert expected in reasons, expected
+    dropped = Solution((Assignment(9, "a", NOW, fifteen),), (), (Interruption(1, "a", NOW, 9),))
+    assert "task 1: neither assigned" in " | ".join(str(p) for p in assignment_problems(instance, dropped))
+
+
+def test_plans_with_readings_in_progress_pass_the_validator() -> None:
+    rng = random.Random(5)
+    seen = 0
+    for _ in range(60):
+        instance = _random_instance(rng, rng.randint(1, 10), rng.randint(0, 20))
+        pieces = [InProgress(_task(100 + k, rng.choice(list(Priority)), rng.choice([15, 20, 60]), ago=30),
+                             r.id, NOW - timedelta(minutes=rng.choice([0, 5, 10])), rng.random() < 0.8)
+                  for k, r in enumerate(instance.readers) if rng.random() < 0.7]
+        by_reader = {x.reader: x for x in pieces}
+        readers = [replace(r, free_at=x.started + timedelta(minutes=x.task.minutes)) if (x := by_reader.get(r.id))
+                   else r for r in instance.readers]
+        assert isinstance(instance.eligible, dict)
+        eligible = dict(instance.eligible)
+        eligible.update({x.task.id: {r.id for r in readers if rng.random() < 0.6} for x in pieces})
+        full = replace(instance, readers=readers, running=pieces, eligible=eligible)
+        solution = solve(full)
+        assert assignment_problems(full, solution) == []
+        seen += len(solution.interruptions)
+    assert seen > 0

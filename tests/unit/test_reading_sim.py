@@ -8,13 +8,14 @@ from itertools import pairwise
 import pytest
 
 from mutualis.adapters.territory_file import read_territory_file
-from mutualis.domain.reading import may_read
+from mutualis.domain.orders import Priority
+from mutualis.domain.reading import may_read, new_task
 from mutualis.domain.reading_settings import ReadingSettings, TaskKind
 from mutualis.domain.territory import Commune, Territory
-from mutualis.engines.dispatch import STRICT
+from mutualis.engines.dispatch import STRICT, DispatchRules
 from mutualis.engines.presence import default_presence
-from mutualis.engines.reading_day import SimDay, SimSettings, absent, build_day, on_call_radiologist
-from mutualis.engines.reading_sim import Policy, PolicyRun, percentile, run_all, simulate, summarise
+from mutualis.engines.reading_day import Session, SimDay, SimExam, SimSettings, absent, build_day, on_call_radiologist
+from mutualis.engines.reading_sim import Policy, PolicyRun, Reading, percentile, run_all, simulate, summarise
 from mutualis.engines.slots import RADIOLOGIST
 from tests.conftest import ROOT
 
@@ -29,7 +30,7 @@ def aveyron(communes: dict[str, Commune]) -> Territory:
 
 @pytest.fixture(scope="module")
 def day(aveyron: Territory, communes: dict[str, Commune]) -> SimDay:
-    return build_day(aveyron, communes, DAY, 5, sim=SIM)
+    return build_day(aveyron, communes, DAY, 4, sim=SIM)  # a day with interruptions under dispatch
 
 
 @pytest.fixture(scope="module")
@@ -57,13 +58,17 @@ def test_same_arrivals_and_reading_times_for_every_policy(day: SimDay, runs: dic
         assert mine[:n] == first[:n] == [(x.task.id, x.task.exam, x.task.site, x.task.ready_at, x.task.due_at)
                                         for x in day.exams]
         for x, r in zip(day.exams, run.readings[:n], strict=True):
-            if r.start and r.end:
+            if r.start and r.end and not r.pieces:
                 assert (r.end - r.start).total_seconds() / 60 == pytest.approx(x.minutes)
+            elif r.pieces:  # interrupted: at least its reading time, at most twice (a colleague restarts)
+                read = sum((b - a).total_seconds() / 60 for _, a, b in r.pieces)
+                assert x.minutes < read <= 2 * x.minutes + SIM.resume_minutes * len(r.pieces)
+                assert all(a[2] <= b[1] for a, b in pairwise(r.pieces)) and r.start == r.pieces[0][1]
 
 
 def test_deterministic_for_a_seed(aveyron: Territory, communes: dict[str, Commune], day: SimDay,
                                   runs: dict[Policy, PolicyRun]) -> None:
-    again = build_day(aveyron, communes, DAY, 5, sim=SIM)
+    again = build_day(aveyron, communes, DAY, 4, sim=SIM)
     assert again == day
     for policy, run in runs.items():
         assert simulate(aveyron, again, policy, sim=SIM).readings == run.readings
@@ -84,21 +89,28 @@ def test_every_reading_keeps_the_rules(aveyron: Territory, day: SimDay, runs: di
             if r.task.id in performed:  # by its performer, in the performing block, under every policy
                 assert (r.reader, r.end) == performed[r.task.id]
                 continue
-            by_person[r.reader].append((r.start, r.end))
-            where = [s for s in day.sessions if s.rpps == r.reader and s.start <= r.start < s.end]
-            assert len(where) == 1, (policy, r)
-            session = where[0]
-            assert may_read(people[r.reader], r.task, aveyron, on_duty, session.site) is None, (policy, r)
-            if policy is Policy.SILO and not session.on_call:
-                assert session.site == r.task.site
-            if session.on_call:
-                assert r.task.priority.value == "urgent"
+            for reader, start, end in r.spans:
+                by_person[reader].append((start, end))
+                where = [s for s in day.sessions if s.rpps == reader and s.start <= start < s.end]
+                assert len(where) == 1, (policy, r)
+                session = where[0]
+                assert may_read(people[reader], r.task, aveyron, on_duty, session.site) is None, (policy, r)
+                if policy is Policy.SILO and not session.on_call:
+                    assert session.site == r.task.site
+                if session.on_call:
+                    assert r.task.priority.value == "urgent"
             if r.task.kind is TaskKind.SCREENING_L2:
                 l1 = first_reader[r.task.accession]
-                assert r.reader != l1 and r.task.excluded == (l1,)
+                assert r.reader != l1 and l1 in r.task.excluded and r.reader not in r.task.excluded
         for spans in by_person.values():
             spans.sort()
             assert all(a[1] <= b[0] for a, b in pairwise(spans)), policy
+
+
+def test_dispatch_interrupts_readings_on_this_day(runs: dict[Policy, PolicyRun]) -> None:
+    assert runs[Policy.DISPATCH].interruptions > 0
+    assert any(r.pieces for r in runs[Policy.DISPATCH].readings)
+    assert runs[Policy.FIFO].interruptions == runs[Policy.SILO].interruptions == 0
 
 
 def test_only_negative_first_readings_get_a_second_one(day: SimDay, runs: dict[Policy, PolicyRun]) -> None:
@@ -160,3 +172,84 @@ def test_radiologists_on_site_have_other_work(aveyron: Territory, day: SimDay) -
     here = {x.rpps for x in day.sessions if not x.on_call}
     assert here <= set(minutes)
     assert all(m >= 0.8 * SIM.other_work_share * 630 for rpps, m in minutes.items() if rpps in here)
+
+
+# ---------------------------------------------------------------- pre-emption, on a day built by hand
+
+MR_CT, MR_CT_2 = "14107796204", "15759511197"  # two Rodez radiologists qualified for MR and CT
+SLOW_MR = replace(ReadingSettings(), reading_minutes={**ReadingSettings().reading_minutes, "MR": 60.0})
+
+
+def _at(hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 11, 24, hour, minute)
+
+
+def _exam(t: Territory, i: int, code: str, priority: Priority, ready: datetime, minutes: float,
+          performer: str | None = None) -> SimExam:
+    exam = next(x for x in t.exams if x.code == code)
+    task = new_task(None, f"T{i}", exam, "rodez", priority, ready, SLOW_MR, id=i)
+    report = ready + timedelta(minutes=minutes) if performer else None
+    return SimExam(task, minutes, performer, report)
+
+
+def _hand_day(exams: list[SimExam], sessions: list[Session], blocked: dict[str, tuple[tuple[datetime, datetime], ...]]
+              | None = None, urgent_sessions: tuple[Session, ...] = ()) -> SimDay:
+    return SimDay(DAY, _at(0), _at(23), tuple(exams), tuple(sessions), blocked or {}, urgent_sessions)
+
+
+def _session(rpps: str, start: datetime, end: datetime, n: int = 0) -> Session:
+    return Session(f"{rpps}@rodez#{n}", rpps, "rodez", start, end)
+
+
+def _routine_mri_then_urgent_ct(aveyron: Territory) -> list[SimExam]:
+    return [_exam(aveyron, 0, "irm-genou", Priority.OUTPATIENT, _at(8), 60),  # 60 min expected and read
+            _exam(aveyron, 1, "tdm-crane", Priority.URGENT, _at(8, 5), 15)]  # due 09:05
+
+
+def _by_id(run: PolicyRun) -> dict[int, Reading]:
+    return {r.task.id: r for r in run.readings if r.task.id is not None}
+
+
+def test_an_urgent_exam_interrupts_the_only_reader_and_the_mri_is_resumed(aveyron: Territory) -> None:
+    day = _hand_day(_routine_mri_then_urgent_ct(aveyron), [_session(MR_CT, _at(8), _at(12))])
+    run = simulate(aveyron, day, Policy.DISPATCH, SLOW_MR, SIM)
+    got = _by_id(run)
+    assert run.interruptions == 1
+    assert (got[1].reader, got[1].start, got[1].end) == (MR_CT, _at(8, 5), _at(8, 20)) and got[1].on_time
+    # the MRI: 5 minutes read, 55 left + 2 to get back into it, resumed after the urgent CT
+    assert got[0].pieces == ((MR_CT, _at(8), _at(8, 5)), (MR_CT, _at(8, 20), _at(9, 17)))
+    assert (got[0].start, got[0].end) == (_at(8), _at(9, 17))
+    assert run.minutes_by_reader[MR_CT] == pytest.approx(60 + 15 + 2)
+    for policy in (Policy.FIFO, Policy.SILO):  # pull: the MRI is finished first, the CT is late
+        late = simulate(aveyron, day, policy, SLOW_MR, SIM)
+        assert late.interruptions == 0 and not _by_id(late)[1].on_time
+    assert simulate(aveyron, day, Policy.FIFO, SLOW_MR, SIM, preempt=True).interruptions == 1
+    assert simulate(aveyron, day, Policy.DISPATCH, SLOW_MR, SIM, DispatchRules(preempt=False)).interruptions == 0
+
+
+def test_no_interruption_when_a_reader_frees_up_in_time(aveyron: Territory) -> None:
+    sessions = [_session(MR_CT, _at(8), _at(12)), _session(MR_CT_2, _at(8, 10), _at(12))]
+    run = simulate(aveyron, _hand_day(_routine_mri_then_urgent_ct(aveyron), sessions), Policy.DISPATCH, SLOW_MR, SIM)
+    got = _by_id(run)
+    assert run.interruptions == 0 and got[0].pieces == ()
+    assert (got[1].reader, got[1].start) == (MR_CT_2, _at(8, 10))
+
+
+def test_never_an_urgent_reading_nor_a_performing_block_nor_other_work_by_default(aveyron: Territory) -> None:
+    exams = [_exam(aveyron, 0, "irm-encephale", Priority.URGENT, _at(8), 60),  # MR_CT_2 reads it 08:00–09:00
+             _exam(aveyron, 1, "tdm-crane", Priority.URGENT, _at(8, 5), 15),
+             _exam(aveyron, 2, "infiltration-scannoguidee", Priority.OUTPATIENT, _at(8, 5), 55, MR_CT)]
+    performing = _hand_day(exams, [_session(MR_CT, _at(8), _at(8, 5)), _session(MR_CT, _at(9), _at(12), 1),
+                                   _session(MR_CT_2, _at(8), _at(12))], {MR_CT: ((_at(8, 5), _at(9)),)})
+    run = simulate(aveyron, performing, Policy.DISPATCH, SLOW_MR, SIM)
+    got = _by_id(run)
+    assert run.interruptions == 0 and run.other_work_stopped == 0
+    assert got[0].pieces == () and (got[0].start, got[0].end) == (_at(8), _at(9))
+    assert got[2].end == _at(9) and got[1].start == _at(9) and not got[1].on_time  # late: nobody to interrupt
+    # the same hour as other work: it is not interrupted by default; it is with urgent_stops_other_work
+    other = replace(performing, exams=performing.exams[:2],
+                    urgent_sessions=(_session(MR_CT, _at(8), _at(12), 9),))
+    assert _by_id(simulate(aveyron, other, Policy.DISPATCH, SLOW_MR, SIM))[1].start == _at(9)
+    stops = simulate(aveyron, other, Policy.DISPATCH, SLOW_MR, replace(SIM, urgent_stops_other_work=True))
+    assert stops.other_work_stopped == 1 and stops.other_work_lost_min == pytest.approx(15)
+    assert (_by_id(stops)[1].reader, _by_id(stops)[1].start) == (MR_CT, _at(8, 5)) and _by_id(stops)[1].on_time

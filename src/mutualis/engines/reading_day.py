@@ -16,7 +16,9 @@ times, and the radiologists' sessions. The input of ``reading_sim.py``, the same
   are off (:func:`absent`: rest after the night on call, one weekday off a week), minus those
   blocks, plus one
   on-call radiologist reading from home from ``on_call_start`` to the end of the horizon (the
-  next morning), for the priorities in ``on_call_priorities``.
+  next morning), for the priorities in ``on_call_priorities``. ``urgent_sessions``: the same
+  radiologists on site minus their performing blocks only (when other work yields to an urgent
+  exam, ``SimSettings.urgent_stops_other_work``).
 - Screening mammograms: their first-reading outcome (positive, technically insufficient or
   negative, then a second reading) is drawn once too.
 """
@@ -64,7 +66,18 @@ class SimSettings:
     12.7 % preparing and monitoring studies, the rest consulting referring physicians, quality and
     safety work (Dhanoa et al., J Am Coll Radiol 2013, the VALUE study); 0.3 is about what is left
     once the procedures are taken out. The blocks are drawn from their own random stream, so the
-    exams and reading times of a seed do not depend on them."""
+    exams and reading times of a seed do not depend on them.
+
+    ``resume_minutes`` 2: an urgent exam may interrupt a routine reading (Mutualis dispatch); the
+    radiologist who resumes it later needs 2 more minutes to get back into it (re-open the
+    images and the draft report; an assumption, no source); a colleague who takes it over reads
+    it from the start (its whole reading time again).
+
+    ``urgent_stops_other_work`` (off by default): an urgent exam that would be late even after
+    interrupting a reading may take a radiologist on site out of their other work (a
+    consultation, a meeting, preparing a study: a radiologist on site is called for an urgent
+    case), never out of a performing block. The other work is displaced: the sessions stay as
+    they are, the minutes of the urgent reading are lost to the other work."""
 
     warmup_days: int = 21
     reading_sigma: float = 0.35
@@ -78,6 +91,8 @@ class SimSettings:
     weekdays_worked: int = 4
     other_work_share: float = 0.3
     other_work_minutes: tuple[int, int] = (10, 30)
+    resume_minutes: float = 2.0
+    urgent_stops_other_work: bool = False
 
 
 @dataclass(frozen=True)
@@ -110,6 +125,8 @@ class SimDay:
     exams: tuple[SimExam, ...]
     sessions: tuple[Session, ...]
     blocked: Mapping[str, tuple[tuple[datetime, datetime], ...]]  # RPPS → performing and other-work blocks
+    # the radiologists on site between their performing blocks only (other work yields to an urgent exam)
+    urgent_sessions: tuple[Session, ...] = ()
 
 
 def _factor(rng: random.Random, sigma: float) -> float:
@@ -198,16 +215,17 @@ def _other_work(shifts: Sequence[Shift], blocks: dict[str, list[tuple[datetime, 
                 placed += length
 
 
-def _sessions(shifts: Sequence[Shift], blocks: Mapping[str, list[tuple[datetime, datetime]]]) -> list[Session]:
+def _sessions(shifts: Sequence[Shift], blocks: Mapping[str, list[tuple[datetime, datetime]]],
+              prefix: str = "") -> list[Session]:
     out: list[Session] = []
     for s in shifts:
         cursor, end = _at(s.day, s.start_min), _at(s.day, s.end_min)
         for a, b in sorted(blocks.get(s.rpps, [])):
             if a > cursor:
-                out.append(Session(f"{s.rpps}@{s.site}#{len(out)}", s.rpps, s.site, cursor, min(a, end)))
+                out.append(Session(f"{prefix}{s.rpps}@{s.site}#{len(out)}", s.rpps, s.site, cursor, min(a, end)))
             cursor = max(cursor, b)
         if cursor < end:
-            out.append(Session(f"{s.rpps}@{s.site}#{len(out)}", s.rpps, s.site, cursor, end))
+            out.append(Session(f"{prefix}{s.rpps}@{s.site}#{len(out)}", s.rpps, s.site, cursor, end))
     return [x for x in out if x.start < x.end]
 
 
@@ -252,6 +270,7 @@ def build_day(t: Territory, communes: Mapping[str, Commune], day: date, seed: in
                 report_at = end + timedelta(minutes=minutes)
                 blocks.setdefault(performer, []).append((o.start, report_at))
         out.append(SimExam(task, minutes, performer, report_at, outcome, l2_minutes))
+    performing = {k: list(v) for k, v in blocks.items()}
     _other_work(shifts, blocks, m, random.Random(f"other-work/{seed}"))
     sessions = _sessions(shifts, blocks)
     start = datetime.combine(day, time())
@@ -261,4 +280,5 @@ def build_day(t: Territory, communes: Mapping[str, Commune], day: date, seed: in
         sessions.append(Session(f"{on_call}@home", on_call, None, datetime.combine(day, m.on_call_start), horizon,
                                 on_call=True))
     return SimDay(day, start, horizon, tuple(out), tuple(sessions),
-                  {k: tuple(sorted(v)) for k, v in blocks.items()})
+                  {k: tuple(sorted(v)) for k, v in blocks.items()},
+                  tuple(x for x in _sessions(shifts, performing, "urgent:") if x.start < x.end))
