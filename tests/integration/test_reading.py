@@ -286,6 +286,50 @@ def test_push_mode_assigns_and_escalation_flags(world: World) -> None:
     assert flagged is not None and flagged.escalated and flagged.status is TaskStatus.WAITING
 
 
+def test_push_mode_urgent_exam_preempts_a_routine_reading(world: World) -> None:
+    """One CT reader on duty, holding 80 minutes of MR readings: an urgent head CT would wait past
+    its hour, so it is claimed for them at once; their MR readings stay theirs, and the
+    pre-emption is in the audit trail. With one short reading held, the urgent exam waits."""
+    _load(world.c, replace(world.t, reading=replace(world.t.reading, mode=ReadingMode.PUSH)), world.now)
+    today = booking.to_local(world.now, world.t).date()
+    with world.c.uow() as uow:
+        uow.presence.replace(world.t.id, today - timedelta(days=1), today + timedelta(days=1),
+                             [Shift("rodez", d, "radiologist", 0, 24 * 60, CT_RODEZ)
+                              for d in (today - timedelta(days=1), today, today + timedelta(days=1))])
+        uow.commit()
+    mr = [ready(world, "irm-genou", "rodez") for _ in range(4)]
+    for n, x in enumerate(mr):
+        with world.c.uow() as uow:
+            assert uow.reading.claim(x.id or 0, CT_RODEZ, world.now - timedelta(minutes=10 - n),
+                                     world.now - timedelta(hours=1))
+            uow.commit()
+    urgent = ready(world, "tdm-crane", "rodez", Priority.URGENT)
+    with world.c.uow() as uow:
+        t = uow.territories.get(world.t.id)
+        assert t is not None
+        counts = reading.sweep(uow, t, world.now)
+        uow.commit()
+        stored = uow.reading.get(urgent.id or 0)
+        held = [uow.reading.get(x.id or 0) for x in mr]
+        trail = uow.audit.query(actor="dispatch")
+    assert counts["preempted"] == 1 and stored is not None and stored.status is TaskStatus.CLAIMED
+    assert stored.claimed_by == CT_RODEZ
+    assert all(x is not None and x.status is TaskStatus.CLAIMED and x.claimed_by == CT_RODEZ for x in held)
+    (event,) = trail
+    assert event.detail == {"preempts": mr[0].id, "reader": CT_RODEZ} and event.resource_id == str(urgent.id)
+    # the same urgent exam, with the reader holding one short reading only: no pre-emption
+    with world.c.uow() as uow:
+        for x in held[1:]:
+            assert x is not None
+            uow.reading.save(replace(x, status=TaskStatus.DONE), expected=TaskStatus.CLAIMED, holder=CT_RODEZ,
+                             done_at=world.now)
+        uow.reading.save(replace(stored, status=TaskStatus.WAITING, claimed_by=None, claimed_at=None),
+                         expected=TaskStatus.CLAIMED)
+        counts = reading.sweep(uow, t, world.now)
+        uow.commit()
+    assert counts["preempted"] == 0
+
+
 def test_conventions_decide_remote_reading(world: World) -> None:
     no_remote_ct = tuple(replace(cv, remote_reading=tuple(m for m in cv.remote_reading if m.value != "CT"))
                          for cv in world.t.conventions)

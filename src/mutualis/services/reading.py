@@ -8,13 +8,13 @@ double reading are in ``services/reports.py``.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from mutualis.domain.accounts import Role, User
-from mutualis.domain.audit import Action
+from mutualis.domain.audit import Action, AuditEvent
 from mutualis.domain.errors import Conflict, NotFound, PermissionDenied, Problem, ValidationError
 from mutualis.domain.orders import Order, Priority
 from mutualis.domain.reading import (
@@ -95,39 +95,53 @@ def sweep(uow: UnitOfWork, t: Territory, now: datetime) -> dict[str, int]:
                 continue  # a radiologist acted on it meanwhile: theirs stands
             counts["lapsed" if changed.status is not task.status else "escalated"] += 1
     if t.reading.mode is ReadingMode.PUSH:
-        counts["assigned"] = _push(uow, t, now)
+        counts["assigned"], counts["preempted"] = _push(uow, t, now)
     return dict(counts)
 
 
-def _push(uow: UnitOfWork, t: Territory, now: datetime) -> int:
+def _push(uow: UnitOfWork, t: Territory, now: datetime) -> tuple[int, int]:
     """Each waiting exam to the eligible radiologist on duty who will finish it soonest
-    (engines/dispatch.py); those they will start within :data:`PUSH_HORIZON` are claimed for them."""
+    (engines/dispatch.py); those they will start within :data:`PUSH_HORIZON` are claimed for them.
+    An urgent exam that would miss its due time pre-empts: it is claimed at once for an eligible
+    radiologist reading a routine exam (the first claim they hold), who resumes that one after.
+    Returns the exams assigned and the pre-emptions."""
     duty = duty_now(uow, t, now)
     tasks = uow.reading.open(t.id)
     waiting = [x for x in tasks if x.status is TaskStatus.WAITING]
     if not waiting or not duty.on_duty:
-        return 0
+        return 0, 0
     people = {p.rpps: p for p in t.practitioners if p.rpps in duty.on_duty}
     held: Counter[str] = Counter()
+    holding: dict[str, list[ReadingTask]] = defaultdict(list)
     for x in tasks:
         if x.status is TaskStatus.CLAIMED and x.claimed_by:
             held[x.claimed_by] += int(t.reading.minutes_for(x.modality.value))
+            holding[x.claimed_by].append(x)
     readers = [dispatch.Reader(rpps, now + timedelta(minutes=held[rpps]), person=rpps, minutes_today=held[rpps])
                for rpps in sorted(people)]
+    # what each reader is reading now: the claim they took first (an urgent exam may interrupt it)
+    running = [dispatch.InProgress(dispatch.dispatch_task(x, t.reading), rpps, x.claimed_at or now)
+               for rpps, xs in sorted(holding.items()) if rpps in people
+               for x in [min(xs, key=lambda x: (x.claimed_at or now, x.id or 0))]]  # fmt: skip
     by_id = {x.id: x for x in waiting if x.id is not None}
     eligible = {tid: {r for r in people if may_read(people[r], x, t, duty.on_duty, duty.site_of.get(r),
                                                     t.reading, now.date()) is None}
                 for tid, x in by_id.items()}
     instance = dispatch.DispatchInstance(now, tuple(dispatch.dispatch_task(x, t.reading) for x in by_id.values()),
-                                         tuple(readers), eligible)
+                                         tuple(readers), eligible, tuple(running))
     solution = dispatch.solve(instance)
-    assigned = 0
+    claimed: set[tuple[int, str]] = set()
     for a in solution.assignments:
         # only still-waiting exams: a claim taken meanwhile is live, not lapsed
-        if a.start <= now + PUSH_HORIZON and uow.reading.claim(a.task, a.reader, now, now - t.reading.claim_lapse,
-                                                               assigned=True):
-            assigned += 1
-    return assigned
+        if a.start <= now + PUSH_HORIZON and a.task in by_id and uow.reading.claim(
+                a.task, a.reader, now, now - t.reading.claim_lapse, assigned=True):
+            claimed.add((a.task, a.reader))
+    cuts = [cut for cut in solution.interruptions if (cut.by, cut.reader) in claimed]
+    for cut in cuts:  # the reading interrupted stays with its reader, to resume after the urgent one
+        uow.audit.append(AuditEvent(at=now, actor="dispatch", action=Action.UPDATE, resource="reading_task",
+                                    resource_id=str(cut.by), territory=t.id, address=None,
+                                    detail={"preempts": cut.task, "reader": cut.reader}))  # fmt: skip
+    return len(claimed), len(cuts)
 
 
 @dataclass(frozen=True)
