@@ -72,8 +72,11 @@ def run_instance(path: Path, time_limit_s: float = 60.0, json_path: Path | None 
         "valid": not problems, "problems": problems[:20], "seconds": round(seconds, 2),
         "time_limit_s": time_limit_s, "solver_objective": sol.objective, "stats": sol.stats,
     }  # fmt: skip
-    if json_path is not None:
-        _write(json_path, [result])
+    if json_path is not None:  # one instance: its result at the top level (``objective``, ``valid``)
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps({"run_at": datetime.now(UTC).isoformat(), **result}, indent=2, default=str,
+                                        ensure_ascii=False) + "\n")  # fmt: skip
+        console.print(f"written {json_path}")
     return result
 
 

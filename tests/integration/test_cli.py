@@ -89,3 +89,16 @@ def test_schedule_optimize_writes_a_proposal_that_apply_applies(database_url: st
     assert "proposal 1 applied" in applied.stdout
     again = _run(database_url, "schedule", "apply", "1")
     assert again.returncode != 0 and "already applied" in again.stderr
+
+
+def test_bench_roster_on_one_instance_file_writes_objective_and_valid(tmp_path: Path) -> None:
+    """The contract: `bench roster --instance FILE --json OUT` prints the objective and the
+    validator's verdict, and writes them as the JSON keys ``objective`` and ``valid``."""
+    out = tmp_path / "r.json"
+    instance = ROOT / "src" / "mutualis" / "data" / "curtois" / "Instance1.txt"
+    r = subprocess.run([*MUTUALIS, "bench", "roster", "--instance", str(instance), "--time-limit", "10",
+                        "--json", str(out)], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(out.read_text())
+    assert doc["objective"] == 607 and doc["valid"] is True  # Instance1's optimum, proven in well under 10 s
+    assert "607" in r.stdout

@@ -4,6 +4,7 @@ first-available on a seeded instance (whole model and decomposition)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -140,3 +141,41 @@ def test_stabilise_puts_back_what_moved_for_nothing() -> None:
     # C swaps back with A (same day, same site: no cost for A); A stays on Monday, where it is due
     assert set(steady) == {Placement("A", "ct2", 0, 480), Placement("B", "ct", 0, 500), Placement("C", "ct", 0, 480)}
     assert evaluate(inst, steady).objective == evaluate(inst, moved).objective
+
+
+def test_retime_puts_back_the_times_a_chain_of_swaps_cannot(communes: dict[str, Commune]) -> None:
+    """A solver's arbitrary choice among equal-cost timings: the Aveyron PIMM's busy machine-days
+    with their orders in the reverse order. One-by-one reverting leaves many away from their
+    time; re-timing each site-day whole puts them all back: same machines and days, same cost,
+    a lawful plan."""
+    from mutualis.adapters.territory_file import read_territory_file
+    from mutualis.engines.schedule.stabilise import retime, stabilise
+    from tests.conftest import ROOT
+
+    inst = _seeded(read_territory_file(ROOT / "territories" / "aveyron-pimm.toml", communes), communes)
+    cal = Calendar(inst)
+    reference = first_available(cal)
+    by_day: dict[tuple[str, int], list[Placement]] = {}
+    for p in sorted(reference, key=lambda p: p.minute):
+        by_day.setdefault((p.machine, p.day), []).append(p)
+    plan = list(reference)
+    for ps in by_day.values():
+        at, trial = ps[0].minute, [q for q in plan if q not in ps]
+        for p in reversed(ps):
+            trial.append(Placement(p.order, p.machine, p.day, at))
+            at += cal.minutes(cal.o[p.order])
+        if plan_problems(cal, trial) == []:  # where every order may start that early
+            plan = trial
+    ref = {p.order: p for p in reference}
+
+    def away(ps: Sequence[Placement]) -> int:
+        return sum(1 for p in ps if (p.machine, p.day, p.minute) != (ref[p.order].machine, ref[p.order].day,
+                                                                     ref[p.order].minute))  # fmt: skip
+
+    steady = stabilise(cal, reference, plan)
+    again = retime(cal, reference, steady, seconds=20)
+    assert away(plan) > away(steady) > 0
+    assert plan_problems(cal, again) == []
+    assert {(p.order, p.machine, p.day) for p in again} == {(p.order, p.machine, p.day) for p in steady}
+    assert evaluate(cal, again).objective == evaluate(cal, steady).objective
+    assert away(again) == 0

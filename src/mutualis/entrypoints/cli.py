@@ -647,7 +647,7 @@ def _demo_secret(settings: Settings) -> Settings:
 def demo(
     host: str = "127.0.0.1",
     port: int = 8000,
-    dicom_port: Annotated[int, typer.Option(help="DICOM MWL/MPPS port (comes with the DICOM issue)")] = 11112,
+    dicom_port: Annotated[int, typer.Option(help="DICOM port: Verification, Modality Worklist, MPPS")] = 11112,
     hl7_port: Annotated[int, typer.Option(help="HL7 MLLP port (comes with the interoperability issue)")] = 2575,
     seed: Annotated[int, typer.Option(help="seed of the generated demand")] = 1,
     days: Annotated[int, typer.Option(help="days of generated demand")] = 14,

@@ -15,9 +15,11 @@ within the time slice and shrinks when it does not; kinds that improved recently
 
 Two sub-models are solved at a time, each by a single-threaded CP-SAT (``workers`` threads in
 all). The incumbent hints every sub-model, so a sub-solve never returns worse. A result is merged
-into the current best roster — which the other thread may have changed meanwhile — and kept
-when the merged roster is still lawful (every hard rule is per member of staff, so only the
-region's staff are checked) and not worse; ties are kept (a plateau move).
+into the current roster — which the other thread may have changed meanwhile — and kept when the
+merged roster is still lawful (every hard rule is per member of staff, so only the region's staff
+are checked) and not worse; ties are kept (a plateau move). The best roster seen is kept apart:
+after a long stall the current roster restarts from it, perturbed by a window re-optimised with
+a noisy objective (an iterated local search), and the search goes on from there.
 """
 
 from __future__ import annotations
@@ -39,6 +41,9 @@ Progress = Callable[[str, float], None]
 CELL_CAP = 6_000  # most free cells in one sub-model
 SLICE_S = 0.6  # time slice of one sub-solve, doubled after each STALL_STEP sub-solves without improvement
 STALL_STEP = 16
+KICK_AFTER = 64  # sub-solves without improvement before a perturbation
+KICK_NOISE = 2  # most random weight per cell in a perturbation
+KICK_SLACK = 0.02  # a perturbed roster may cost this share more than the best
 
 
 @dataclass
@@ -57,6 +62,7 @@ class LnsStats:
     iterations: int = 0
     improvements: int = 0
     by_kind: dict[str, int] = field(default_factory=dict)
+    kicks: int = 0
 
 
 def _cost_cells(f: Facts, R: IntArray) -> tuple[np.ndarray, np.ndarray]:
@@ -123,9 +129,16 @@ def _region(kind: Kind, f: Facts, R: IntArray, rng: random.Random, busy: set[int
     return Region(tuple(sorted(chosen)), start, end)
 
 
-def _solve_region(f: Facts, incumbent: IntArray, region: Region, seed: int, limit: float
+def _solve_region(f: Facts, incumbent: IntArray, region: Region, seed: int, limit: float, noise: int = 0
                   ) -> tuple[int, IntArray | None, int]:  # fmt: skip
+    """Re-optimise ``region`` of ``incumbent``; ``noise`` > 0 adds a random weight in ``[-noise, noise]``
+    to every cell (a perturbation: the answer is another roster of about the same cost)."""
     model = build(f, incumbent, region)
+    if noise:
+        rng = random.Random(seed)
+        terms = model.objective_terms + [(rng.randint(-noise, noise), v) for v in model.x.values()]
+        terms = [(c, v) for c, v in terms if c]
+        model.model.minimize(cp_model.LinearExpr.weighted_sum([v for _, v in terms], [c for c, _ in terms]))
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1
     solver.parameters.linearization_level = 2
@@ -141,11 +154,18 @@ def _solve_region(f: Facts, incumbent: IntArray, region: Region, seed: int, limi
 
 def improve(f: Facts, R: IntArray, deadline: float, *, seed: int = 0, workers: int = 2,
             progress: Progress | None = None, stats: LnsStats | None = None) -> IntArray:  # fmt: skip
-    """Improve lawful roster ``R`` until ``deadline`` (``time.monotonic()``); return the best found."""
+    """Improve lawful roster ``R`` until ``deadline`` (``time.monotonic()``); return the best found.
+
+    The search works on a current roster: a sub-solve's answer replaces it when not worse. After
+    :data:`KICK_AFTER` sub-solves without improvement, the current roster restarts from the best
+    one, perturbed: a window re-optimised with a noisy objective (:func:`_solve_region`), kept when
+    it costs at most :data:`KICK_SLACK` more than the best.
+    """
     rng = random.Random(seed)
     stats = stats if stats is not None else LnsStats()
     best = R.copy()
     best_value = objective_array(f, best)
+    cur, cur_value = best.copy(), best_value
     version = 0
     fixed_off = {(o.staff, o.day) for o in f.inst.days_off}
     staff_cells = max(1.0, float(f.allowed.sum()) / f.E)
@@ -155,7 +175,9 @@ def improve(f: Facts, R: IntArray, deadline: float, *, seed: int = 0, workers: i
         Kind("split", min(f.D, 8.0), 4, f.D),
         Kind("block", min(f.E, max(3.0, 600 / staff_cells)), 3, f.E),
     ]
-    stall = 0  # sub-solves since the last improvement
+    kick_kind = Kind("kick", min(f.D, 7.0), 3, f.D)
+    stall = 0  # sub-solves since the last improvement of the current roster
+    kicking = False  # a perturbation is running
     started = time.monotonic()
     total = max(1e-3, deadline - started)
     running: dict[Future[tuple[int, IntArray | None, int]], tuple[Kind, Region, float, int]] = {}
@@ -163,12 +185,20 @@ def improve(f: Facts, R: IntArray, deadline: float, *, seed: int = 0, workers: i
         while True:
             left = deadline - time.monotonic()
             while left > 0.1 and best_value > 0 and len(running) < max(1, workers):
+                busy = {e for _, reg, _, _ in running.values() for e in reg.staff}
+                if stall >= KICK_AFTER and not kicking and left > 3.0:
+                    kind, kicking, stall = kick_kind, True, 0
+                    kind.size = max(3.0, min(f.D, 7.0 * rng.uniform(0.7, 1.5)))
+                    region = _region(Kind("window", kind.size, 3, f.D), f, best, rng, busy)
+                    fut = pool.submit(_solve_region, f, best.copy(), region, rng.randrange(1 << 30),
+                                      min(left - 0.05, 2 * SLICE_S), KICK_NOISE)  # fmt: skip
+                    running[fut] = (kind, region, time.monotonic(), -1)
+                    continue
                 kind = max(kinds, key=lambda k: k.score * (0.5 + rng.random())) if rng.random() < 0.7 \
                     else rng.choice(kinds)  # fmt: skip
-                busy = {e for _, reg, _, _ in running.values() for e in reg.staff}
-                region = _region(kind, f, best, rng, busy)
-                limit = max(0.05, min(left - 0.05, SLICE_S * 2 ** min(4, stall // STALL_STEP)))
-                fut = pool.submit(_solve_region, f, best.copy(), region, rng.randrange(1 << 30), limit)
+                region = _region(kind, f, cur, rng, busy)
+                limit = max(0.05, min(left - 0.05, SLICE_S * 2 ** min(3, stall // STALL_STEP)))
+                fut = pool.submit(_solve_region, f, cur.copy(), region, rng.randrange(1 << 30), limit)
                 running[fut] = (kind, region, time.monotonic(), version)
             if not running:
                 break
@@ -177,21 +207,35 @@ def improve(f: Facts, R: IntArray, deadline: float, *, seed: int = 0, workers: i
                 kind, region, t0, seen = running.pop(fut)
                 status, cand, _cells = fut.result()
                 spent = time.monotonic() - t0
+                rows = list(region.staff)
+                cols = region.day_list()
+                if kind is kick_kind:
+                    kicking = False
+                    if cand is None:
+                        continue
+                    value = objective_array(f, cand)
+                    stats.kicks += 1
+                    if value <= best_value + max(1, round(KICK_SLACK * best_value)):
+                        cur, cur_value = cand, value  # the best roster perturbed (no merge: a fresh start)
+                        version += 1
+                        if value < best_value:
+                            best, best_value = cand.copy(), value
+                    continue
                 kind.tries += 1
                 stats.iterations += 1
                 gain = 0
                 if cand is not None:
-                    rows = list(region.staff)
-                    merged = best.copy()
-                    cols = region.day_list()
+                    merged = cur.copy()
                     merged[np.ix_(rows, cols)] = cand[np.ix_(rows, cols)]
                     lawful = seen == version or not any(staff_problems(f.inst, e, merged[e].tolist(), fixed_off)
                                                         for e in rows)  # fmt: skip
                     value = objective_array(f, merged)
-                    if lawful and value <= best_value:
-                        gain = best_value - value
-                        best, best_value = merged, value
+                    if lawful and value <= cur_value:
+                        gain = cur_value - value
+                        cur, cur_value = merged, value
                         version += 1
+                        if value < best_value or (value == best_value and gain):
+                            best, best_value = merged.copy(), value
                 stall = 0 if gain else stall + 1
                 if gain:
                     kind.gains += 1

@@ -117,6 +117,7 @@ def solve(instance: RosterInstance, time_limit_s: float = 60.0, progress: Progre
     R = improve(f, R, deadline, seed=seed, workers=workers, progress=progress, stats=lns)
     stats["lns_iterations"] = lns.iterations
     stats["lns_improvements"] = lns.improvements
+    stats["lns_kicks"] = lns.kicks
     problems = roster_problems(instance, R.tolist())
     if problems:  # never expected: every step keeps the rules
         raise AssertionError("roster engine produced an unlawful roster: " + "; ".join(problems[:5]))

@@ -5,15 +5,26 @@ order's place at no extra cost for it), lawful, costs the order no more (day and
 runs within opening hours (no overtime). Each revert leaves the objective equal or lower,
 so the coordinator reviews only the changes that buy something: a solver is indifferent
 between equal-cost plans, patients and staff are not.
+
+Reverting one order at a time cannot undo a chain (A took B's time, B took C's…), so
+:func:`retime` then re-times each site-day whole: the same orders on the same machines, the
+fewest possible away from their reference time, no order ending later than it did (no new
+overtime), every rule kept (the exact timed model, CP-SAT, on that site-day alone). Machines
+and days do not change, so neither does the plan's cost.
 """
 
 from __future__ import annotations
 
+import time
+from collections import defaultdict
 from collections.abc import Sequence
+
+from ortools.sat.python import cp_model
 
 from mutualis.engines.schedule.book import Book
 from mutualis.engines.schedule.calendar import Calendar
 from mutualis.engines.schedule.instance import Placement
+from mutualis.engines.schedule.model import TimedModel
 
 
 def _fits(book: Book, k: int, i: int, day: int, start: int) -> bool:
@@ -30,9 +41,11 @@ def _fits(book: Book, k: int, i: int, day: int, start: int) -> bool:
 
 
 def _occupants(book: Book, k: int, i: int, day: int, start: int) -> list[int]:
+    """The plan's orders overlapping ``[start, start + k's minutes)`` on machine ``i`` that day
+    (from the site-day's items: not a scan of the whole plan)."""
     end = start + book.cal.minutes(k)
-    return [q for q, (qi, qd, qs) in book.where.items()
-            if q != k and qi == i and qd == day and qs < end and start < qs + book.cal.minutes(q)]  # fmt: skip
+    return [q.order for q in book.items[book.cal.machines[i].site, day]
+            if q.order >= 0 and q.order != k and q.machine == i and q.start < end and start < q.end]  # fmt: skip
 
 
 def _revert(book: Book, k: int, target: tuple[int, int, int]) -> bool:
@@ -84,3 +97,54 @@ def stabilise(cal: Calendar, reference: Sequence[Placement], plan: Sequence[Plac
             if target is not None and book.where.get(k) != target and _revert(book, k, target):
                 changed = True
     return book.plan()
+
+
+def retime(cal: Calendar, reference: Sequence[Placement], plan: Sequence[Placement], *, seconds: float = 5.0,
+           workers: int = 2) -> tuple[Placement, ...]:  # fmt: skip
+    """``plan`` with each site-day re-timed to keep the most orders at their reference time (see
+    the module's docstring); a site-day CP-SAT does not solve in time keeps its plan."""
+    deadline = time.monotonic() + seconds
+    ref = {p.order: p for p in reference}
+    by_site_day: dict[tuple[str, int], list[Placement]] = defaultdict(list)
+    for p in plan:
+        by_site_day[cal.machines[cal.m[p.machine]].site, p.day].append(p)
+    def retimed(p: Placement) -> bool:
+        r = ref.get(p.order)
+        return r is not None and (r.machine, r.day) == (p.machine, p.day) and r.minute != p.minute
+
+    out: list[Placement] = []
+    todo = sorted((group for group in by_site_day.values() if any(retimed(p) for p in group)),
+                  key=lambda group: -sum(map(retimed, group)))  # the most re-timed first
+    out += [p for group in by_site_day.values() if not any(retimed(p) for p in group) for p in group]
+    for n, group in enumerate(todo):  # the time left shared equally among the site-days left
+        share = (deadline - time.monotonic()) / (len(todo) - n)
+        out += _retime_site_day(cal, ref, group, share, workers) if share > 0.02 else group
+    return tuple(out)
+
+
+def _retime_site_day(cal: Calendar, ref: dict[str, Placement], group: list[Placement], seconds: float,
+                     workers: int) -> list[Placement]:  # fmt: skip
+    g = cal.g
+    tm = TimedModel.build(cal, {cal.o[p.order]: [(cal.m[p.machine], p.day)] for p in group})
+    away: list[cp_model.IntVar] = []
+    for p in group:
+        k = cal.o[p.order]
+        if not tm.options[k]:
+            return group  # the model cannot place it where it is: leave the site-day alone
+        (op,) = tm.options[k]
+        tm.model.add(op.presence == 1)
+        tm.model.add(op.start * g <= max(p.minute, cal.regular_end[op.machine][p.day] - cal.minutes(k)))
+        tm.model.add_hint(op.start, p.minute // g)
+        r = ref.get(p.order)
+        if r is not None and (r.machine, r.day) == (p.machine, p.day) and r.minute % g == 0:
+            a = tm.model.new_bool_var(f"away[{p.order}]")
+            tm.model.add(op.start == r.minute // g).only_enforce_if(~a)
+            away.append(a)
+    tm.model.minimize(sum(away))
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(0.05, seconds)
+    solver.parameters.num_workers = workers
+    if solver.solve(tm.model) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return group
+    return [Placement(p.order, p.machine, p.day, solver.value(tm.options[cal.o[p.order]][0].start) * g)
+            for p in group]  # fmt: skip
