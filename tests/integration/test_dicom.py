@@ -108,7 +108,7 @@ def test_latin1_modality_gets_latin1(world: World, tmp_path: Path) -> None:
     assert "DUPRÉ".encode("latin-1") in raw
 
 
-@pytest.mark.parametrize("syntax", ["-xi", "-xe", "-xb"])  # implicit and explicit LE: written by us; BE: pynetdicom
+@pytest.mark.parametrize("syntax", ["-xi", "-xe", "-xb"])  # -xb proposes big endian first: we take explicit LE
 def test_every_transfer_syntax_gets_the_same_answer(world: World, tmp_path: Path, syntax: str) -> None:
     r = findscu(world.port, tmp_path / "t", "SpecificCharacterSet=ISO_IR 192", *COMMON, options=(syntax,))
     assert r.returncode == 0, r.stdout + r.stderr
