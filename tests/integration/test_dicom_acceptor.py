@@ -254,8 +254,7 @@ def test_protocol_faults_abort_the_association_and_the_server_keeps_serving(serv
     assoc.release()
 
 
-def test_over_the_association_limit_is_a_transient_rejection(server: tuple[Server, Fake],
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_over_the_association_limit_is_a_transient_rejection(server: tuple[Server, Fake]) -> None:
     s, _ = server
     s.limit = threading.BoundedSemaphore(1)
     ae = AE(ae_title="MOD_1")
@@ -272,4 +271,4 @@ def test_over_the_association_limit_is_a_transient_rejection(server: tuple[Serve
     again = ae.associate("127.0.0.1", _port(s), ae_title="MUTUALIS")
     assert again.is_established
     again.release()
-    assert acceptor.MAX_ASSOCIATIONS >= 10
+    assert acceptor.MAX_ASSOCIATIONS >= 10  # the production limit is not the test's 1

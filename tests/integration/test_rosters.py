@@ -144,9 +144,9 @@ def test_the_next_roster_follows_the_published_one(container: Container, pimm: T
         uow.commit()
     with container.uow() as uow:
         p = rosters.problem(uow, pimm, START, 14)
-    assert p.history_weeks == 4 and p.history[MARTY.rpps or ""] == 28 * shifts["J-rodez"].minutes
+    assert p.worked.weeks == 4 and p.worked.minutes[MARTY.rpps or ""] == 28 * shifts["J-rodez"].minutes
     rid = rosters.solve_roster(container.uow(), COORD, pimm.id, START, 14, time_limit_s=15, address=None, now=NOW)
     v = rosters.view(container.uow(), COORD, pimm.id, START, 14, run_id=rid)
     assert not [e for e in v.entries if e.rpps == VIDAL and e.day == START]
     assert not [e for e in v.entries if e.rpps == MARTY.rpps]
-    assert legal_problems(list(v.entries), v.shifts, before=before, history=p.history, history_weeks=4) == []
+    assert legal_problems(list(v.entries), v.shifts, before=before, history=p.worked.minutes, history_weeks=4) == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from mutualis.domain.rosters import Contract, RosterEntry, ShiftDefinition, ShiftKind, legal_problems
+from mutualis.domain.rosters import Contract, RosterEntry, ShiftDefinition, ShiftKind, Worked, legal_problems
 from mutualis.engines.roster.instance import DayOff
 from mutualis.engines.roster.territory import Person, TerritoryRoster, to_instance, too_close
 
@@ -49,14 +49,14 @@ def test_the_instance_rests_whoever_was_on_call_the_night_before_and_lowers_the_
     plain = to_instance(_problem())
     off0 = _problem().offset  # 1 December 2026 is a Tuesday: day 1 of the instance
     assert off0 == 1 and DayOff("A", off0) not in plain.days_off
-    after_night = to_instance(_problem(before=((RosterEntry(DEC1 - timedelta(days=1), "A", "GN"), NIGHT),)))
+    after_night = to_instance(_problem(worked=Worked(((RosterEntry(DEC1 - timedelta(days=1), "A", "GN"), NIGHT),))))
     assert DayOff("A", off0) in after_night.days_off and DayOff("B", off0) not in after_night.days_off
     # after a late shift only the early one is too close: a heavy request against it, not a day off
-    after_late = to_instance(_problem(before=((RosterEntry(DEC1 - timedelta(days=1), "B", "S"), LATE),)))
+    after_late = to_instance(_problem(worked=Worked(((RosterEntry(DEC1 - timedelta(days=1), "B", "S"), LATE),))))
     assert DayOff("B", off0) not in after_late.days_off
     assert [(r.staff, r.day, r.shift, r.on) for r in after_late.requests] == [("B", off0, "E", False)]
     assert too_close(LATE, EARLY) and not too_close(LATE, DAYSHIFT) and too_close(NIGHT, DAYSHIFT)
     # 48 h × 17 weeks minus what A worked in the 13 weeks before
-    heavy = to_instance(_problem(history={"A": 13 * 50 * 60}, history_weeks=13))
+    heavy = to_instance(_problem(worked=Worked(minutes={"A": 13 * 50 * 60}, weeks=13)))
     ceiling = {s.id: s.max_minutes for s in heavy.staff}
     assert ceiling["A"] == 48 * 60 * 17 - 13 * 50 * 60 and ceiling["B"] == 48 * 60 * 4

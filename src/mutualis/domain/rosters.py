@@ -185,6 +185,22 @@ def legal_problems(entries: Sequence[RosterEntry], shifts: Mapping[str, ShiftDef
     return problems
 
 
+@dataclass(frozen=True)
+class Worked:
+    """What was worked before a roster, as the published rosters say: ``before``, the shifts of
+    the day before its first day with their definitions; ``minutes`` per person over the
+    ``weeks`` before it (0: nothing published)."""
+
+    before: tuple[tuple[RosterEntry, ShiftDefinition], ...] = ()
+    minutes: Mapping[str, int] = field(default_factory=dict)
+    weeks: int = 0
+
+    def problems(self, entries: Sequence[RosterEntry], shifts: Mapping[str, ShiftDefinition]) -> list[Problem]:
+        """:func:`legal_problems` of ``entries`` worked after this."""
+        return legal_problems(entries, {**{s.code: s for _, s in self.before}, **shifts}, history=self.minutes,
+                              history_weeks=self.weeks, before=tuple(e for e, _ in self.before))
+
+
 def _weekly_average(entries: Sequence[RosterEntry], shifts: Mapping[str, ShiftDefinition],
                     history: Mapping[str, int], history_weeks: int) -> list[Problem]:  # fmt: skip
     if not entries:

@@ -119,10 +119,11 @@ def _push(uow: UnitOfWork, t: Territory, now: datetime) -> tuple[int, int]:
             holding[x.claimed_by].append(x)
     readers = [dispatch.Reader(rpps, now + timedelta(minutes=held[rpps]), person=rpps, minutes_today=held[rpps])
                for rpps in sorted(people)]
-    # what each reader is reading now: the claim they took first (an urgent exam may interrupt it)
-    running = [dispatch.InProgress(dispatch.dispatch_task(x, t.reading), rpps, x.claimed_at or now)
-               for rpps, xs in sorted(holding.items()) if rpps in people
-               for x in [min(xs, key=lambda x: (x.claimed_at or now, x.id or 0))]]  # fmt: skip
+    running = []  # what each reader is reading now: the claim they took first (an urgent exam may interrupt it)
+    for rpps, xs in sorted(holding.items()):
+        if rpps in people:
+            first = min(xs, key=lambda x: (x.claimed_at or now, x.id or 0))
+            running.append(dispatch.InProgress(dispatch.dispatch_task(first, t.reading), rpps, first.claimed_at or now))
     by_id = {x.id: x for x in waiting if x.id is not None}
     eligible = {tid: {r for r in people if may_read(people[r], x, t, duty.on_duty, duty.site_of.get(r),
                                                     t.reading, now.date()) is None}

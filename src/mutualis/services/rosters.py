@@ -31,8 +31,8 @@ from mutualis.domain.rosters import (
     RosterEntry,
     ShiftDefinition,
     ShiftKind,
+    Worked,
     counters,
-    legal_problems,
 )
 from mutualis.domain.territory import EquipmentKind, Territory
 from mutualis.engines.roster.explain import explain_infeasible
@@ -127,25 +127,24 @@ def _merged(uow: UnitOfWork, runs: Sequence[Mapping[str, Any]], first: date, las
     return got, shifts
 
 
-def worked_before(uow: UnitOfWork, t: Territory, start: date, days: int
-                  ) -> tuple[tuple[tuple[RosterEntry, ShiftDefinition], ...], dict[str, int], int]:  # fmt: skip
+def worked_before(uow: UnitOfWork, t: Territory, start: date, days: int) -> Worked:
     """What the published rosters say was worked before ``start``: the shifts of the day before,
     the minutes per person over the weeks that complete a rolling 17-week window with this
     roster, and how many of those weeks the published rosters cover (0: none)."""
     weeks_before = max(0, AVERAGE_WEEKS - -(-days // 7))
     if not weeks_before:
-        return (), {}, 0
+        return Worked()
     first, last = start - timedelta(weeks=weeks_before), start - timedelta(days=1)
     runs = [r for r in uow.rosters.published_over(t.id, first, last) if r["territory_id"] == t.id]
     got, shifts = _merged(uow, runs, first, last)
     if not got:
-        return (), {}, 0
+        return Worked()
     covered_from = max(first, min(r["start_day"] for r in runs))
     minutes: dict[str, int] = defaultdict(int)
     for e in got:
         minutes[e.rpps] += shifts[e.shift].minutes
     before = tuple((e, shifts[e.shift]) for e in got if e.day == last)
-    return before, dict(minutes), -(-(start - covered_from).days // 7)
+    return Worked(before, dict(minutes), -(-(start - covered_from).days // 7))
 
 
 def problem(uow: UnitOfWork, t: Territory, start: date, days: int, *, extra_leave: Sequence[Leave] = ()
@@ -156,11 +155,10 @@ def problem(uow: UnitOfWork, t: Territory, start: date, days: int, *, extra_leav
     last = start + timedelta(days=days - 1)
     shifts = default_shifts(t)
     leave = tuple(x for x in uow.rosters.leave(t.id, start, last) if x.status is LeaveStatus.APPROVED)
-    before, history, history_weeks = worked_before(uow, t, start, days)
     return TerritoryRoster(t.id, start, days, shifts, people_of(t, uow.rosters.contracts(t.id), start),
                            default_demand(t, shifts, start, days, radiologist_minutes(uow, t, start, days)),
-                           leave + tuple(extra_leave), sites={s.id: s.name for s in t.sites}, before=before,
-                           history=history, history_weeks=history_weeks)  # fmt: skip
+                           leave + tuple(extra_leave), sites={s.id: s.name for s in t.sites},
+                           worked=worked_before(uow, t, start, days))  # fmt: skip
 
 
 def _notes(p: TerritoryRoster, got: Sequence[RosterEntry]) -> dict[str, object]:
@@ -203,8 +201,7 @@ def solve_roster(uow: UnitOfWork, user: User, territory_id: str, start: date, da
         raise RosterInfeasible([Problem("roster", "the solver found no roster within the time limit")],
                                "no roster found")  # fmt: skip
     got = entries(p, solution.roster)
-    legal = legal_problems(got, p.all_shifts, history=p.history, history_weeks=p.history_weeks,
-                           before=p.before_entries)
+    legal = p.worked.problems(got, {s.code: s for s in p.shifts})
     if legal:  # the engine keeps the law by construction; this is the solver-free check
         raise ValidationError(legal, "the roster breaks working-time rules")
     header = {"start_day": start, "days": days, "status": "draft", "solver_status": solution.status,
@@ -425,9 +422,7 @@ def _exchange(uow: UnitOfWork, t: Territory, run: Mapping[str, object], swap: Ma
     swapped = [e for e in got if not (e.day == day and e.rpps in (a, b))]
     swapped += [RosterEntry(day, b, sa)] if sa else []
     swapped += [RosterEntry(day, a, sb)] if sb else []
-    before, history, history_weeks = worked_before(uow, t, start, int(str(run["days"])))
-    legal = legal_problems(swapped, {**{x.code: x for _, x in before}, **shifts}, history=history,
-                           history_weeks=history_weeks, before=tuple(e for e, _ in before))
+    legal = worked_before(uow, t, start, int(str(run["days"]))).problems(swapped, shifts)
     problems += [p for p in legal if p.location.split()[0] in (a, b)]
     if problems:
         raise ValidationError(problems, "the swap would break a rule")

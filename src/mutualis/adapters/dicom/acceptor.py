@@ -264,7 +264,7 @@ class Association:
             log.warning("DICOM %s: operation 0x%04X for %s on a %s context", self.calling, field, sop_class, abstract)
             self._respond(m.context_id, wire.response(field | 0x8000, sop_class, message_id, SOP_CLASS_NOT_SUPPORTED))
         elif field == C_ECHO_RQ:
-            self._respond(m.context_id, wire.response(0x8030, sop_class, message_id, 0x0000))
+            self._respond(m.context_id, wire.response(C_ECHO_RQ | 0x8000, sop_class, message_id, 0x0000))
         elif field == C_FIND_RQ:
             self._find(m, message_id, sop_class)
         else:
@@ -278,7 +278,7 @@ class Association:
             log.warning("DICOM %s: C-FIND identifier not decodable: %s", self.calling, exc)
             answer = Refusal(0xC310, "identifier could not be decoded")
         if isinstance(answer, Refusal):
-            self._respond(m.context_id, wire.response(0x8020, sop_class, message_id, answer.status,
+            self._respond(m.context_id, wire.response(wire.C_FIND_RSP, sop_class, message_id, answer.status,
                                                       comment=answer.comment))
             return
         items, charset = answer
@@ -290,7 +290,8 @@ class Association:
                        for start in range(0, len(items), BATCH)]
         except wire.Unencodable as exc:
             log.error("DICOM %s: worklist answer not encodable: %s", self.calling, exc)
-            self._respond(m.context_id, wire.response(0x8020, sop_class, message_id, 0xC001, comment=str(exc)))
+            self._respond(m.context_id, wire.response(wire.C_FIND_RSP, sop_class, message_id, 0xC001,
+                                                      comment=str(exc)))
             return
         for batch in batches:
             if self._cancelled(message_id):

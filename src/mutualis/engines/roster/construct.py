@@ -29,6 +29,7 @@ from collections.abc import Callable
 import numpy as np
 from ortools.sat.python import cp_model
 
+from mutualis.engines import cpsat
 from mutualis.engines.roster.facts import Facts, IntArray
 from mutualis.engines.roster.model import Region, build
 
@@ -187,10 +188,7 @@ def _cpsat_row(f: Facts, R: IntArray, e: int, hint: list[int], limit: float, see
     R[e] = hint
     model = build(f, R, Region((e,), 0, f.D))
     R[e] = -1
-    solver = cp_model.CpSolver()
-    solver.parameters.num_workers = workers
-    solver.parameters.random_seed = seed
-    solver.parameters.max_time_in_seconds = max(0.1, limit)
+    solver = cpsat.solver(limit, workers, seed)
     status = solver.solve(model.model)
     if status == cp_model.INFEASIBLE:
         return "INFEASIBLE"

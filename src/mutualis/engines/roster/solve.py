@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from ortools.sat.python import cp_model
 
+from mutualis.engines import cpsat
 from mutualis.engines.roster.construct import Infeasible, construct
 from mutualis.engines.roster.facts import Facts, IntArray, facts
 from mutualis.engines.roster.instance import Roster, RosterInstance, as_roster
@@ -50,10 +51,7 @@ def _whole(f: Facts, limit: float, workers: int, seed: int, first: IntArray | No
     """The whole model, hinted with the ``first`` roster when there is one."""
     empty = np.full((f.E, f.D), -1, dtype=np.int64) if first is None else first.copy()
     m = build(f, empty, Region.whole(f))
-    solver = cp_model.CpSolver()
-    solver.parameters.num_workers = workers
-    solver.parameters.random_seed = seed
-    solver.parameters.max_time_in_seconds = max(0.1, limit)
+    solver = cpsat.solver(limit, workers, seed)
     status = solver.solve(m.model)
     bound = max(0, int(np.ceil(solver.best_objective_bound - 1e-6)) + f.on_constant())
     if status == cp_model.INFEASIBLE:

@@ -30,10 +30,10 @@ nothing.
 Day 0 of the instance is the Monday on or before the roster's first day (the engine's weekends
 are days 5 and 6 of each week); days before the first are everybody's days off.
 
-The roster before this one (``before``, ``history``): a shift worked the day before the first
-day that leaves less than the legal rest before one of tomorrow's shifts forbids it (a night on
-call on 30 November: no work on 1 December); the minutes worked in the weeks before
-(``history`` over ``history_weeks``, up to 17 weeks in all) lower each person's ceiling so the
+The roster before this one (``worked``): a shift worked the day before the first day that
+leaves less than the legal rest before one of tomorrow's shifts forbids it (a night on call on
+30 November: no work on 1 December); the minutes worked in the weeks before (up to 17 weeks
+in all with this roster) lower each person's ceiling so the
 48-hour average holds over the rolling four months, not just within this roster.
 """
 
@@ -56,6 +56,7 @@ from mutualis.domain.rosters import (
     RosterEntry,
     ShiftDefinition,
     ShiftKind,
+    Worked,
 )
 from mutualis.domain.territory import WEEKDAYS, EquipmentKind, Modality, Profession, Territory
 from mutualis.engines.roster.instance import (
@@ -99,18 +100,7 @@ class TerritoryRoster:
     leave: tuple[Leave, ...] = ()
     hard: frozenset[str] = frozenset({"GN", "GJ"})
     sites: Mapping[str, str] = field(default_factory=dict)  # site id → name
-    before: tuple[tuple[RosterEntry, ShiftDefinition], ...] = ()  # worked the day before ``start``
-    history: Mapping[str, int] = field(default_factory=dict)  # minutes worked in the weeks before
-    history_weeks: int = 0
-
-    @property
-    def before_entries(self) -> tuple[RosterEntry, ...]:
-        return tuple(e for e, _ in self.before)
-
-    @property
-    def all_shifts(self) -> dict[str, ShiftDefinition]:
-        """This roster's shifts, and those of the roster before (for the legal check)."""
-        return {**{s.code: s for _, s in self.before}, **{s.code: s for s in self.shifts}}
+    worked: Worked = field(default_factory=Worked)  # before ``start``, as published
 
     @property
     def first_monday(self) -> date:
@@ -242,15 +232,15 @@ def to_instance(problem: TerritoryRoster) -> RosterInstance:
         lower = int(share * 4 * DAY_MIN * weeks * 0.9) if p.profession == RADIOLOGIST else int(
             share * 35 * 60 * weeks * 0.9)
         upper = int(min(48 * 60, share * 48 * 60) * weeks)
-        if problem.history_weeks:
-            span = min(AVERAGE_WEEKS, math.ceil(problem.days / 7) + problem.history_weeks)
-            upper = min(upper, max(0, WEEKLY_AVERAGE_MAX_MIN * span - problem.history.get(p.rpps, 0)))
+        if problem.worked.weeks:
+            span = min(AVERAGE_WEEKS, math.ceil(problem.days / 7) + problem.worked.weeks)
+            upper = min(upper, max(0, WEEKLY_AVERAGE_MAX_MIN * span - problem.worked.minutes.get(p.rpps, 0)))
         weekends = math.ceil(problem.days / 14) if p.contract.weekends else 0
         staff.append(Staff(p.rpps, tuple((s.code, problem.days if s in allowed else 0) for s in problem.shifts),
                            upper, min(lower, upper), 6, 1, 1, weekends))  # fmt: skip
         for d in range(off0):
             days_off.append(DayOff(p.rpps, d))
-        for entry, previous in problem.before:
+        for entry, previous in problem.worked.before:
             clash = [s for s in allowed if entry.rpps == p.rpps and entry.day == problem.start - timedelta(days=1)
                      and too_close(previous, s)]  # fmt: skip
             if clash and len(clash) == len(allowed):

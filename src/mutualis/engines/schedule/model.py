@@ -19,12 +19,10 @@ from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
+from mutualis.engines import cpsat
 from mutualis.engines.schedule import objective, rule_capability, rule_hours, rule_overlap, rule_staffing
 from mutualis.engines.schedule.calendar import Calendar
 from mutualis.engines.schedule.instance import Placement
-
-STATUS = {cp_model.OPTIMAL: "OPTIMAL", cp_model.FEASIBLE: "FEASIBLE", cp_model.INFEASIBLE: "INFEASIBLE",
-          cp_model.MODEL_INVALID: "MODEL_INVALID", cp_model.UNKNOWN: "UNKNOWN"}  # fmt: skip
 
 
 @dataclass
@@ -33,14 +31,6 @@ class Outcome:
     objective: float
     bound: float
     wall_s: float
-
-
-def _solver(seconds: float, workers: int, seed: int) -> cp_model.CpSolver:
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(0.1, seconds)
-    solver.parameters.num_workers = workers
-    solver.parameters.random_seed = seed
-    return solver
 
 
 @dataclass
@@ -118,10 +108,10 @@ class DayModel:
             for op in self.options[k]:
                 self.model.add_hint(op.x, hint[k] == (op.machine, op.day))
             self.model.add_hint(self.unplaced[k], False)
-        solver = _solver(seconds, workers, seed)
+        solver = cpsat.solver(seconds, workers, seed)
         solver.parameters.relative_gap_limit = 1e-4  # the day model is a relaxation: no need to go further
         status = solver.solve(self.model)
-        out = Outcome(STATUS.get(status, str(status)), solver.objective_value, solver.best_objective_bound,
+        out = Outcome(solver.status_name(status), solver.objective_value, solver.best_objective_bound,
                       solver.wall_time)  # fmt: skip
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return out, {}
@@ -185,9 +175,9 @@ class TimedModel:
                 if on and h is not None:
                     self.model.add_hint(op.start, h[2] // g)
             self.model.add_hint(self.unplaced[k], h is None)
-        solver = _solver(seconds, workers, seed)
+        solver = cpsat.solver(seconds, workers, seed)
         status = solver.solve(self.model)
-        out = Outcome(STATUS.get(status, str(status)), solver.objective_value, solver.best_objective_bound,
+        out = Outcome(solver.status_name(status), solver.objective_value, solver.best_objective_bound,
                       solver.wall_time)  # fmt: skip
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return out, []

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 
 from ortools.sat.python import cp_model
 
+from mutualis.engines import cpsat
 from mutualis.engines.schedule.book import Book
 from mutualis.engines.schedule.calendar import Calendar
 from mutualis.engines.schedule.instance import Placement
@@ -141,9 +142,7 @@ def _retime_site_day(cal: Calendar, ref: dict[str, Placement], group: list[Place
             tm.model.add(op.start == r.minute // g).only_enforce_if(~a)
             away.append(a)
     tm.model.minimize(sum(away))
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(0.05, seconds)
-    solver.parameters.num_workers = workers
+    solver = cpsat.solver(seconds, workers, floor=0.05)
     if solver.solve(tm.model) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return group
     return [Placement(p.order, p.machine, p.day, solver.value(tm.options[cal.o[p.order]][0].start) * g)

@@ -22,11 +22,9 @@ from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
+from mutualis.engines import cpsat
 from mutualis.engines.theatre import rule_capacity, rule_eligibility, rule_surgeon
 from mutualis.engines.theatre.instance import TheatreInstance
-
-STATUS = {cp_model.OPTIMAL: "OPTIMAL", cp_model.FEASIBLE: "FEASIBLE", cp_model.INFEASIBLE: "INFEASIBLE",
-          cp_model.MODEL_INVALID: "MODEL_INVALID", cp_model.UNKNOWN: "UNKNOWN"}  # fmt: skip
 
 
 @dataclass
@@ -96,13 +94,10 @@ class TheatreModel:
 
     def solve(self, seconds: float, workers: int = 2, seed: int = 0,
               on_solution: Callable[[float, float], None] | None = None) -> Outcome:  # fmt: skip
-        solver = cp_model.CpSolver()
-        solver.parameters.max_time_in_seconds = max(0.1, seconds)
-        solver.parameters.num_workers = workers
-        solver.parameters.random_seed = seed
+        solver = cpsat.solver(seconds, workers, seed)
         callback = _Callback(on_solution) if on_solution is not None else None
         status = solver.solve(self.model, callback)
-        name = STATUS.get(status, str(status))
+        name = solver.status_name(status)
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return Outcome(name, float("nan"), float("nan"), solver.wall_time, {})
         assignment = {k: i for (k, i), x in self.x.items() if solver.boolean_value(x)}
