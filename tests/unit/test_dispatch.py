@@ -4,11 +4,15 @@ import random
 from dataclasses import replace
 from datetime import datetime, timedelta
 from itertools import pairwise
+from typing import Any
+
+import pytest
 
 from mutualis.domain.orders import Priority
 from mutualis.domain.reading import ReadingTask
 from mutualis.domain.reading_settings import ReadingSettings, TaskKind
 from mutualis.domain.territory import Modality
+from mutualis.engines import dispatch
 from mutualis.engines.dispatch import (
     STRICT,
     Assignment,
@@ -27,6 +31,7 @@ from mutualis.engines.dispatch import (
 )
 
 NOW = datetime(2026, 11, 24, 10, 0)
+GREEDY = DispatchRules(lookahead=0)  # the greedy rules alone, without the rollout of what starts now
 
 
 def _task(id: int, priority: Priority = Priority.OUTPATIENT, minutes: float = 10, ago: int = 0,
@@ -77,7 +82,7 @@ def test_default_rules_oldest_first_until_an_urgent_exam_is_critical() -> None:
 
 
 def test_a_head_start_lets_a_priority_pass_older_exams() -> None:
-    rules = DispatchRules(head_start={Priority.INPATIENT: 60.0}, critical=0.0)
+    rules = DispatchRules(head_start={Priority.INPATIENT: 60.0}, critical=0.0, lookahead=0)
     older = _task(1, ago=45)
     inpatient = _task(2, Priority.INPATIENT, due_in=timedelta(hours=24))
     got = _by_task(_plan([older, inpatient], [_reader("a")], rules=rules)[1])
@@ -108,7 +113,8 @@ def test_the_reader_who_ends_soonest_gets_it() -> None:
 
 
 def test_ties_go_to_the_least_loaded() -> None:
-    _, s = _plan([_task(1), _task(2)], [_reader("a", load=120), _reader("b", load=30), _reader("c", load=60)])
+    _, s = _plan([_task(1), _task(2)], [_reader("a", load=120), _reader("b", load=30), _reader("c", load=60)],
+                 rules=GREEDY)
     got = _by_task(s)
     assert (got[1].reader, got[2].reader) == ("b", "c")
 
@@ -168,11 +174,53 @@ def test_event_decisions_are_the_start_of_the_plan() -> None:
     for _ in range(40):
         instance = _random_instance(rng, rng.randint(1, 12), rng.randint(0, 40))
         idle = [r for r in instance.readers if r.free_at <= NOW]
-        for rules in (None, STRICT):
+        for rules in (GREEDY, STRICT):
             now = dispatch_now(NOW, instance.tasks, idle, instance.eligible, rules)
             assert sorted(now, key=lambda a: a.task) == sorted(solve(instance, rules).starting(NOW),
                                                                key=lambda a: a.task)
             assert len({a.reader for a in now}) == len(now)  # one reading at a time per idle reader
+
+
+def test_the_look_ahead_lets_the_scarce_reader_start_what_only_they_can_read() -> None:
+    # "mr" is free now, "any" in 2 min. The X-ray is older: the greedy plan gives it to "mr"
+    # (it ends soonest there) and the MRI waits 4 min; the rollout sees that "any" takes the
+    # X-ray 2 min later and starts the MRI now, which shortens the longest wait.
+    tasks = [_task(1, minutes=4, ago=30), _task(2, minutes=20, ago=29)]
+    readers = [_reader("mr"), _reader("any", free_in=2)]
+    eligible = {1: {"mr", "any"}, 2: {"mr"}}
+    greedy = _by_task(_plan(tasks, readers, eligible, rules=GREEDY)[1])
+    assert greedy[1].reader == "mr" and greedy[2].start == NOW + timedelta(minutes=4)
+    ahead = _by_task(_plan(tasks, readers, eligible)[1])
+    assert ahead[2].reader == "mr" and ahead[2].start == NOW
+    assert ahead[1].reader == "any" and ahead[1].start == NOW + timedelta(minutes=2)
+
+
+def test_the_look_ahead_never_passes_a_critical_exam() -> None:
+    # The urgent CT must start within 20 min; a routine exam waiting 3 hours would weigh more in
+    # the rollout's cost, but a critical exam is only weighed against other critical exams.
+    old = _task(1, minutes=10, ago=180)
+    pressed = _task(2, Priority.URGENT, minutes=15, ago=25, due_in=timedelta(hours=1))
+    got = _by_task(_plan([old, pressed], [_reader("a")])[1])
+    assert got[2].start == NOW
+
+
+def test_the_look_ahead_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 50 readers free at once and 200 waiting: at most lookahead_budget rollouts, the rest greedy.
+    rng = random.Random(5)
+    instance = _random_instance(rng, 50, 200)
+    instance = replace(instance, readers=[replace(r, free_at=NOW, until=None) for r in instance.readers])
+    calls: list[int] = []
+    rollout = dispatch._rollout
+
+    def counted(*args: Any) -> float:
+        calls.append(1)
+        return float(rollout(*args))
+
+    monkeypatch.setattr(dispatch, "_rollout", counted)
+    solution = solve(instance, DispatchRules(lookahead_budget=12))
+    assert 2 <= len(calls) <= 12
+    assert assignment_problems(instance, solution) == []
+    assert len(solution.starting(NOW)) == len({a.reader for a in solution.starting(NOW)})
 
 
 def test_a_callable_eligibility_gives_the_same_plan() -> None:

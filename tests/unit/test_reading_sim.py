@@ -253,3 +253,26 @@ def test_never_an_urgent_reading_nor_a_performing_block_nor_other_work_by_defaul
     stops = simulate(aveyron, other, Policy.DISPATCH, SLOW_MR, replace(SIM, urgent_stops_other_work=True))
     assert stops.other_work_stopped == 1 and stops.other_work_lost_min == pytest.approx(15)
     assert (_by_id(stops)[1].reader, _by_id(stops)[1].start) == (MR_CT, _at(8, 5)) and _by_id(stops)[1].on_time
+
+
+def test_days_pooled_add_up_and_the_tally_counts_days(day: SimDay, runs: dict[Policy, PolicyRun]) -> None:
+    from bench.reading import day_tally, pooled
+
+    one, two = summarise(runs[Policy.FIFO], day), summarise(pooled([runs[Policy.FIFO], runs[Policy.FIFO]]), day)
+    for row in ("urgent", "all"):
+        assert two["rows"][row]["exams"] == 2 * one["rows"][row]["exams"]
+        assert two["rows"][row]["late"] == 2 * one["rows"][row]["late"]
+        assert two["rows"][row]["p95_min"] == one["rows"][row]["p95_min"]
+    assert two["workload"]["mean_min"] == pytest.approx(2 * one["workload"]["mean_min"], abs=0.1)
+
+    def cell(u: float | None, a: float | None, late: int = 0) -> dict[str, object]:
+        return {"urgent_p95": u, "all_p95": a, "urgent_late": late}
+
+    check = {"1": {"fifo": cell(30, 40), "dispatch": cell(25, 38)},
+             "2": {"fifo": cell(30, 40, 1), "dispatch": cell(30, 45)},
+             "3": {"fifo": cell(None, 40, 2), "dispatch": cell(50, None, 1)}}
+    tally = day_tally(check)
+    assert tally["urgent_p95"] == {"better": 2, "equal": 1, "worse": 0}
+    assert tally["all_p95"] == {"better": 1, "equal": 0, "worse": 2}
+    assert tally["both_better"] == 1
+    assert tally["days_with_urgent_late"] == {"fifo": 2, "dispatch": 1}

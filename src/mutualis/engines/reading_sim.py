@@ -330,7 +330,10 @@ def simulate(t: Territory, day: SimDay, policy: Policy, settings: ReadingSetting
         pending = list(st.waiting.values())
         clock = time.perf_counter()
         chosen: tuple[Assignment, ...] = ()
-        if idle and policy is Policy.DISPATCH:
+        if idle and policy is Policy.DISPATCH and r.lookahead:  # the busy readers too, for the look-ahead
+            horizon = now + timedelta(minutes=r.lookahead_plan)
+            chosen = solve(DispatchInstance(now, pending, readers_until(horizon), eligible), r).starting(now)
+        elif idle and policy is Policy.DISPATCH:
             chosen = dispatch_now(now, pending, idle, eligible, r)
         elif idle:
             chosen = _first_come(now, pending, idle, eligible, _fifo_key if policy is Policy.FIFO else _silo_key)

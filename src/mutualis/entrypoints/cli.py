@@ -442,7 +442,8 @@ def demand_generate(
 def bench(
     name: Annotated[str, typer.Argument(help="booking, mwl, reading, schedule, roster or theatre")],
     json_file: Annotated[Path | None, typer.Option("--json", help="also write the results as JSON")] = None,
-    days: Annotated[int, typer.Option(help="days of demand for the pooled-versus-silos comparison")] = 28,
+    days: Annotated[int, typer.Option(help="booking: days of demand for the pooled-versus-silos comparison; "
+                                           "reading: days simulated (seeds --seed onwards), pooled")] = 28,
     seed: int = 1,
     timing: Annotated[bool, typer.Option("--timing/--no-timing", help="the PostgreSQL timings")] = True,
     searches: Annotated[int, typer.Option(help="slot searches to time")] = 1000,
@@ -486,7 +487,8 @@ def bench(
             raise ValidationError(Problem("--territory", f"no territory file territories/{territory}.toml"))
         from bench.reading import run as run_reading
 
-        run_reading(json_file, territory=territory, seed=seed)
+        _positive("--days", days)
+        run_reading(json_file, territory=territory, seed=seed, seeds=tuple(range(seed, seed + days)))
         return
     if time_limit is not None and time_limit <= 0:
         raise ValidationError(Problem("--time-limit", "must be positive"))
