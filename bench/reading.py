@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -32,7 +32,7 @@ from mutualis.adapters.communes import load_communes
 from mutualis.adapters.territory_file import read_territory_file
 from mutualis.domain.reading import may_read
 from mutualis.domain.reading_settings import ReadingSettings
-from mutualis.domain.territory import Profession, Territory
+from mutualis.domain.territory import Commune, Profession, Territory
 from mutualis.engines.dispatch import (
     STRICT,
     DispatchInstance,
@@ -45,6 +45,17 @@ from mutualis.engines.dispatch import (
 )
 from mutualis.engines.reading_day import SimDay, SimSettings, build_day
 from mutualis.engines.reading_sim import ROWS, Policy, PolicyRun, simulate, summarise
+from mutualis.engines.roster.solve import solve as solve_roster
+from mutualis.engines.roster.territory import (
+    TerritoryRoster,
+    default_demand,
+    default_shifts,
+    entries,
+    people_of,
+    presence_of,
+    to_instance,
+)
+from mutualis.engines.slots import Shift
 
 ROOT = Path(__file__).resolve().parents[1]
 console = Console(width=240)
@@ -65,6 +76,36 @@ def scaled(day: SimDay, settings: ReadingSettings, factor: float) -> tuple[SimDa
     minutes = {m: v * factor for m, v in settings.reading_minutes.items()}
     default = settings.default_reading_minutes * factor
     return replace(day, exams=exams), replace(settings, reading_minutes=minutes, default_reading_minutes=default)
+
+
+def roster_presence(t: Territory, communes: Mapping[str, Commune], day: date, seed: int, s: ReadingSettings,
+                    m: SimSettings, seconds: float) -> tuple[list[Shift], dict[str, Any]]:
+    """The presence rows of a 28-day roster of the territory (engines/roster, the week before the
+    day's week first), solved in ``seconds`` as `mutualis roster solve` would, with default
+    contracts, and the demand of ``day`` from its exams under the default presence for ``seed``
+    (what radiologists perform on each site, what the others take to read)."""
+    start = day - timedelta(days=day.weekday() + 7)
+    performed: dict[tuple[str, date], int] = {}
+    reading = 0.0
+    length = {x.code: x.duration_min for x in t.exams}
+    for x in build_day(t, communes, day, seed, s, m).exams:
+        if x.report_at is not None:
+            key = (x.task.site, day)
+            performed[key] = performed.get(key, 0) + length[x.task.exam] + round(x.minutes)
+        else:
+            reading += s.minutes_for(x.task.modality.value)
+    shifts = default_shifts(t)
+    demand = default_demand(t, shifts, start, 28, performed, {day: reading})
+    problem = TerritoryRoster(t.id, start, 28, shifts, people_of(t, {}, start), demand,
+                              sites={x.id: x.name for x in t.sites})
+    solution = solve_roster(to_instance(problem), seconds, seed=seed)
+    if solution.roster is None:
+        raise RuntimeError(f"no roster for {t.id} from {start}: {solution.status}")
+    got = entries(problem, solution.roster)
+    rows = presence_of(t, got, {x.code: x for x in shifts}, problem.people)
+    today = sorted((e.rpps, e.shift) for e in got if e.day == day)
+    return rows, {"start": start.isoformat(), "days": 28, "status": solution.status, "objective": solution.objective,
+                  "seconds": solution.seconds, "day": [f"{rpps} {code}" for rpps, code in today]}
 
 
 def policy_table(title: str, summaries: dict[str, dict[str, Any]]) -> Table:
@@ -177,7 +218,7 @@ def pooled(runs: Sequence[PolicyRun]) -> PolicyRun:
 
 
 def seed_check(t: Territory, seeds: Sequence[int], day: date, s: ReadingSettings, m: SimSettings,
-               progress: Callable[[], None] = lambda: None
+               progress: Callable[[], None] = lambda: None, roster: Sequence[Shift] | None = None
                ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
     """The goal on several days (seeds: other exams and reading times, the same radiologists): per
     seed and policy, urgent p95, urgent late, all p95 and readings interrupted, the variants of
@@ -193,7 +234,7 @@ def seed_check(t: Territory, seeds: Sequence[int], day: date, s: ReadingSettings
     every: dict[str, list[PolicyRun]] = {name: [] for name in {**base, **VARIANTS}}
     last: SimDay | None = None
     for seed in seeds:
-        d = last = build_day(t, communes, day, seed, s, m)
+        d = last = build_day(t, communes, day, seed, s, m, roster)
         runs: dict[str, dict[str, Any]] = {}
         interrupted: dict[str, tuple[int, int]] = {}
         for name, (policy, rules, preempt, stops) in {**base, **VARIANTS}.items():
@@ -268,13 +309,23 @@ def seeds_table(check: dict[str, dict[str, Any]]) -> Table:
 
 def run(json_path: Path | None = None, *, territory: str = "aveyron-pimm", seed: int = 1, day: date = DAY,
         scales: Sequence[float] = (0.5, 1.5), settings: ReadingSettings | None = None,
-        sim: SimSettings | None = None, seeds: Sequence[int] = tuple(range(1, 29))) -> dict[str, Any]:
+        sim: SimSettings | None = None, seeds: Sequence[int] = tuple(range(1, 29)),
+        roster_seconds: float | None = None) -> dict[str, Any]:
+    """The bench; ``roster_seconds``: take the radiologists from a roster solved in that time
+    (:func:`roster_presence`) instead of the default presence."""
     s, m = settings or ReadingSettings(), sim or SimSettings()
-    t = read_territory_file(ROOT / "territories" / f"{territory}.toml", load_communes())
+    communes = load_communes()
+    t = read_territory_file(ROOT / "territories" / f"{territory}.toml", communes)
+    roster: list[Shift] | None = None
+    roster_info: dict[str, Any] | None = None
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, refresh_per_second=4) as progress:
+        if roster_seconds is not None:
+            step = progress.add_task(f"{t.id}: roster of 28 days around {day}, {roster_seconds:g} s", total=1)
+            roster, roster_info = roster_presence(t, communes, day, seed, s, m, roster_seconds)
+            progress.advance(step)
         step = progress.add_task(f"{t.id}: demand over {m.warmup_days} days before {day}, booked FCFS", total=1)
-        the_day = build_day(t, load_communes(), day, seed, s, m)
+        the_day = build_day(t, communes, day, seed, s, m, roster)
         progress.advance(step)
         step = progress.add_task("simulating the policies (with the sensitivity runs)", total=3 * (1 + len(scales)))
         summaries: dict[str, dict[str, Any]] = {}
@@ -290,11 +341,14 @@ def run(json_path: Path | None = None, *, territory: str = "aveyron-pimm", seed:
         stress = decision_stress(t, the_day, s, seed)
         progress.advance(step)
         step = progress.add_task(f"the goal over {len(seeds)} days (seeds {seeds[0]}–{seeds[-1]})", total=len(seeds))
-        check, over_days = seed_check(t, seeds, day, s, m, lambda: progress.advance(step))
+        check, over_days = seed_check(t, seeds, day, s, m, lambda: progress.advance(step), roster)
     exams = [x.task for x in the_day.exams]
     title = (f"{t.name}: {len(exams)} exams ready on {day} (seed {seed}; "
              f"{sum(x.priority.value == 'urgent' for x in exams)} urgent), {len({x.rpps for x in the_day.sessions})} "
              f"radiologists; turnaround = images available → reading done")
+    if roster_info is not None:
+        console.print(f"radiologists from a roster ({roster_info['status']}, objective {roster_info['objective']}, "
+                      f"{roster_info['seconds']} s) on {day}: {', '.join(roster_info['day'])}")
     console.print(policy_table(title, summaries))
     console.print(sensitivity_table(sensitivity))
     one, all_, full = stress["one_reader_freed"], stress["all_readers_idle"], stress["full_replan_solve"]
@@ -330,8 +384,8 @@ def run(json_path: Path | None = None, *, territory: str = "aveyron-pimm", seed:
                      "simulation": {k: str(v) if isinstance(v, (date, datetime)) or hasattr(v, "isoformat") else v
                                     for k, v in asdict(m).items()}},
         "policies": summaries, "sensitivity": sensitivity, "decision_stress": stress, "goal": g,
-        "seeds": check, "days_pooled": {"seeds": list(seeds), "policies": over_days, "goal": g_days,
-                                        "day_by_day": tally}}
+        "presence": roster_info or "default", "seeds": check,
+        "days_pooled": {"seeds": list(seeds), "policies": over_days, "goal": g_days, "day_by_day": tally}}
     if json_path:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(report, indent=2, default=str, ensure_ascii=False) + "\n")

@@ -98,7 +98,9 @@ def test_a_swap_that_breaks_the_law_is_refused_and_a_lawful_one_applied(containe
     # a remote-reading day handed to a colleague who is off that day and rested: applied
     day = START + timedelta(days=9)
     tele = next(e for e in v.entries if e.day == day and e.shift == "TELE")
-    off = [p.rpps for p in pimm.practitioners if p.profession.value == "radiologist" and (day, p.rpps) not in shift]
+    needs = v.shifts["TELE"].qualification  # remote reading needs the CT qualification in this territory
+    off = [p.rpps for p in pimm.practitioners if p.profession.value == "radiologist" and (day, p.rpps) not in shift
+           and (needs is None or needs in p.qualifications)]
 
     def lawful(b: str) -> bool:
         moved = [e for e in v.entries if not (e.day == day and e.rpps == tele.rpps)] + [replace(tele, rpps=b)]

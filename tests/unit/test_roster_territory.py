@@ -68,3 +68,20 @@ def test_too_many_on_leave_at_christmas_is_explained() -> None:
     assert text.startswith("Aucun planning ne respecte à la fois")
     assert "congés de 9 personnes" in text and "du 24/12 au 27/12" in text
     assert "Garde" in text
+
+
+def test_remote_readers_follow_the_reading_the_bookings_ask() -> None:
+    t = read_territory_file(ROOT / "territories" / "aveyron-pimm.toml", load_communes())
+    shifts = default_shifts(t)
+    tele = next(s for s in shifts if s.code == "TELE")
+    assert tele.qualification == "CT"  # ultrasound is read on site: remote reading is the CT's
+    tuesday, saturday = DECEMBER + timedelta(days=7), DECEMBER + timedelta(days=4)
+    quiet = default_demand(t, shifts, DECEMBER, 7)
+    assert quiet[DECEMBER, "TELE"] == 1 and (saturday, "TELE") not in quiet
+    on_site = sum(v for (d, code), v in quiet.items() if d == DECEMBER and code.startswith("J-"))
+    # 40 hours of reading and 5 of performing at Rodez that Tuesday: ceil(45 h / 7 h) radiologist-days in all
+    busy = default_demand(t, shifts, DECEMBER, 8, {("rodez", tuesday): 300}, {tuesday: 2400.0})
+    there = sum(v for (d, code), v in busy.items() if d == tuesday and code.startswith("J-"))
+    assert there == on_site
+    assert busy[tuesday, "TELE"] == 7 - on_site
+    assert busy[DECEMBER, "TELE"] == 1

@@ -229,9 +229,32 @@ def _sessions(shifts: Sequence[Shift], blocks: Mapping[str, list[tuple[datetime,
     return [x for x in out if x.start < x.end]
 
 
+def _away_sessions(roster: Sequence[Shift], day: date, horizon: datetime) -> list[Session]:
+    """The roster's remote-reading rows of ``day`` and its on-call stretch from ``day`` to
+    ``horizon`` (rows split at midnight joined again), one session each."""
+    out = [Session(f"{x.rpps}@remote#{k}", x.rpps, None, _at(day, x.start_min), _at(day, x.end_min))
+           for k, x in enumerate(r for r in roster if r.day == day and r.role == "remote" and r.rpps)]
+    calls: dict[str, tuple[datetime, datetime]] = {}
+    for x in roster:
+        if x.role != "on_call" or not x.rpps or x.day not in (day, day + timedelta(days=1)):
+            continue
+        a, b = _at(x.day, x.start_min), min(_at(x.day, x.end_min), horizon)
+        if a < b and (x.day == day or a == _at(x.day, 0)):  # the next day: only the night's end
+            was = calls.get(x.rpps)
+            calls[x.rpps] = (a, b) if was is None else (min(was[0], a), max(was[1], b))
+    out += [Session(f"{rpps}@on-call", rpps, None, a, b, on_call=True) for rpps, (a, b) in sorted(calls.items())]
+    return out
+
+
 def build_day(t: Territory, communes: Mapping[str, Commune], day: date, seed: int,
-              settings: ReadingSettings | None = None, sim: SimSettings | None = None) -> SimDay:
-    """The exams ready on ``day`` and who can read them, for ``seed``."""
+              settings: ReadingSettings | None = None, sim: SimSettings | None = None,
+              roster: Sequence[Shift] | None = None) -> SimDay:
+    """The exams ready on ``day`` and who can read them, for ``seed``. ``roster``: the presence
+    rows of a roster (engines/roster/territory.presence_of) to take the day's radiologists from
+    instead of the default presence: its on-site rows are on-site sessions (with performing and
+    other work, as above), its ``remote`` rows read from elsewhere all day, its ``on_call`` rows
+    of the day and the next morning are the on-call session; the exams are still booked on the
+    default presence (a roster is made before the bookings of its days are known)."""
     s, m = settings or ReadingSettings(), sim or SimSettings()
     first = day - timedelta(days=m.warmup_days)
     orders = generate_demand(t, communes, first, m.warmup_days + 1, seed)
@@ -244,7 +267,7 @@ def build_day(t: Territory, communes: Mapping[str, Commune], day: date, seed: in
     booked.sort(key=lambda o: (o.start, o.equipment, o.order.requested_at))
     exams = {x.code: x for x in t.exams}
     site_of = {e.id: e.site for e in t.equipment}
-    shifts = [x for x in presence if x.day == day and x.role == RADIOLOGIST]
+    shifts = [x for x in (presence if roster is None else roster) if x.day == day and x.role == RADIOLOGIST]
     qualified = {p.rpps: p.qualifications for p in t.practitioners}
     rng = random.Random(seed)
     blocks: dict[str, list[tuple[datetime, datetime]]] = {}
@@ -275,10 +298,13 @@ def build_day(t: Territory, communes: Mapping[str, Commune], day: date, seed: in
     sessions = _sessions(shifts, blocks)
     start = datetime.combine(day, time())
     horizon = datetime.combine(day + timedelta(days=1), m.horizon_end)
-    on_call = on_call_radiologist(t, day, m)
-    if on_call is not None:
-        sessions.append(Session(f"{on_call}@home", on_call, None, datetime.combine(day, m.on_call_start), horizon,
-                                on_call=True))
+    if roster is None:
+        on_call = on_call_radiologist(t, day, m)
+        if on_call is not None:
+            sessions.append(Session(f"{on_call}@home", on_call, None, datetime.combine(day, m.on_call_start),
+                                    horizon, on_call=True))
+    else:
+        sessions += _away_sessions(roster, day, horizon)
     return SimDay(day, start, horizon, tuple(out), tuple(sessions),
                   {k: tuple(sorted(v)) for k, v in blocks.items()},
                   tuple(x for x in _sessions(shifts, performing, "urgent:") if x.start < x.end))

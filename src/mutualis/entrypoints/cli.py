@@ -462,6 +462,8 @@ def bench(
     instances: Annotated[str, typer.Option(help="roster: shipped instance numbers, comma-separated")]
     = "1,2,3,4,5,6,7,8,9,10,11,12",
     weeks: Annotated[int, typer.Option(help="theatre: weeks of waiting cases")] = 1,
+    roster: Annotated[bool, typer.Option("--roster/--no-roster", help="reading: radiologists from a roster solved in "
+                                                                     "--time-limit seconds (default 30)")] = False,
 ) -> None:
     """Run a benchmark: ours beside the baseline (or the best known results), in one run."""
     root = Path(__file__).resolve().parents[3]
@@ -488,7 +490,10 @@ def bench(
         from bench.reading import run as run_reading
 
         _positive("--days", days)
-        run_reading(json_file, territory=territory, seed=seed, seeds=tuple(range(seed, seed + days)))
+        if time_limit is not None and time_limit <= 0:
+            raise ValidationError(Problem("--time-limit", "must be positive"))
+        run_reading(json_file, territory=territory, seed=seed, seeds=tuple(range(seed, seed + days)),
+                    roster_seconds=(time_limit or 30.0) if roster else None)
         return
     if time_limit is not None and time_limit <= 0:
         raise ValidationError(Problem("--time-limit", "must be positive"))

@@ -22,7 +22,6 @@ from mutualis.domain.audit import Action
 from mutualis.domain.errors import Conflict, NotFound, PermissionDenied, Problem, ValidationError
 from mutualis.domain.rosters import (
     AVERAGE_WEEKS,
-    DAY,
     ON_CALL,
     Contract,
     Counters,
@@ -45,9 +44,9 @@ from mutualis.engines.roster.territory import (
     entries,
     may_work,
     people_of,
+    presence_of,
     to_instance,
 )
-from mutualis.engines.slots import Shift
 from mutualis.services.common import audit as _audit
 from mutualis.services.common import territory as _territory
 from mutualis.services.ports import UnitOfWork
@@ -56,7 +55,6 @@ Progress = Callable[[str, float], None]
 PLANNERS = (Role.COORDINATOR, Role.ADMIN)
 STAFF = (Role.RADIOLOGIST, Role.RADIOGRAPHER)
 MAX_DAYS = 63
-AWAY_ROLE = {ShiftKind.REMOTE: "remote", ShiftKind.NIGHT_ON_CALL: "on_call", ShiftKind.WEEKEND_ON_CALL: "on_call"}
 
 
 class RosterInfeasible(ValidationError):
@@ -98,17 +96,23 @@ def _window(days: int) -> None:
         raise ValidationError(Problem("days", f"must be between 1 and {MAX_DAYS} (got {days})"))
 
 
-def radiologist_minutes(uow: UnitOfWork, t: Territory, start: date, days: int) -> dict[tuple[str, date], int]:
-    """Booked minutes of exams that need a radiologist on site, per site and day."""
-    machines = {e.id: e.site for e in t.equipment if e.kind is EquipmentKind.IMAGING}
+def booked_work(uow: UnitOfWork, t: Territory, start: date, days: int
+                ) -> tuple[dict[tuple[str, date], int], dict[date, float]]:  # fmt: skip
+    """What the bookings ask of radiologists: minutes of exams they perform on site, per site and
+    day; expected minutes of reading the other exams, per day (``ReadingSettings.minutes_for``)."""
+    machines = {e.id: e for e in t.equipment if e.kind is EquipmentKind.IMAGING}
     first = datetime.combine(start, time())
     booked = uow.appointments.booked(t.id, list(machines), first, first + timedelta(days=days), t.timezone)
-    out: dict[tuple[str, date], int] = defaultdict(int)
+    performed: dict[tuple[str, date], int] = defaultdict(int)
+    reading: dict[date, float] = defaultdict(float)
     for code, busy in booked.items():
+        machine = machines[code]
         for b in busy:
             if b.needs_radiologist:
-                out[machines[code], b.start.date()] += int((b.end - b.start).total_seconds() // 60)
-    return dict(out)
+                performed[machine.site, b.start.date()] += int((b.end - b.start).total_seconds() // 60)
+            elif machine.modality is not None:
+                reading[b.start.date()] += t.reading.minutes_for(machine.modality.value)
+    return dict(performed), dict(reading)
 
 
 def _merged(uow: UnitOfWork, runs: Sequence[Mapping[str, Any]], first: date, last: date
@@ -156,7 +160,7 @@ def problem(uow: UnitOfWork, t: Territory, start: date, days: int, *, extra_leav
     shifts = default_shifts(t)
     leave = tuple(x for x in uow.rosters.leave(t.id, start, last) if x.status is LeaveStatus.APPROVED)
     return TerritoryRoster(t.id, start, days, shifts, people_of(t, uow.rosters.contracts(t.id), start),
-                           default_demand(t, shifts, start, days, radiologist_minutes(uow, t, start, days)),
+                           default_demand(t, shifts, start, days, *booked_work(uow, t, start, days)),
                            leave + tuple(extra_leave), sites={s.id: s.name for s in t.sites},
                            worked=worked_before(uow, t, start, days))  # fmt: skip
 
@@ -227,24 +231,6 @@ def _shifts(doc: Sequence[Mapping[str, object]]) -> dict[str, ShiftDefinition]:
                                             int(str(d["end_min"])), ShiftKind(str(d["kind"])),
                                             None if d["qualification"] is None else str(d["qualification"]))
             for d in doc}  # fmt: skip
-
-
-def presence_of(t: Territory, got: Sequence[RosterEntry], shifts: Mapping[str, ShiftDefinition],
-                people: Sequence[Person]) -> list[Shift]:  # fmt: skip
-    """The presence rows a roster means: on-site shifts as the person's profession at the site;
-    remote reading and on-call as ``remote`` / ``on_call`` (on duty, away), attached to a site
-    of theirs; shifts past midnight split at midnight."""
-    where = {p.rpps: (sorted(p.sites) or [t.sites[0].id])[0] for p in people}
-    profession = {p.rpps: p.profession for p in people}
-    rows = []
-    for e in got:
-        s = shifts[e.shift]
-        role = profession.get(e.rpps, s.profession) if s.kind is ShiftKind.DAY else AWAY_ROLE[s.kind]
-        site = s.site or where.get(e.rpps, t.sites[0].id)
-        rows.append(Shift(site, e.day, role, s.start_min, min(s.end_min, DAY), e.rpps))
-        if s.end_min > DAY:
-            rows.append(Shift(site, e.day + timedelta(days=1), role, 0, s.end_min - DAY, e.rpps))
-    return rows
 
 
 def publish(uow: UnitOfWork, user: User, run_id: int, *, address: str | None, now: datetime) -> int:

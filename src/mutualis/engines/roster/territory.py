@@ -5,16 +5,19 @@ opening hours and the bookings, leave, contracts and the legal limits.
 Default shifts (:func:`default_shifts`, documented assumptions — a territory may list its own):
 
 - radiologists: ``J-<site>`` a day on site 08:00–18:30 at every site with imaging;
-  ``TELE`` remote reading 08:00–18:30; ``L2`` a day of screening second reading (remote, needs
-  the territory's L2 qualification); ``GN`` the territory's night on call 18:30–08:30;
-  ``GJ`` the weekend day on call 08:30–18:30;
+  ``TELE`` remote reading 08:00–18:30 (CT-qualified where there is a CT); ``L2`` a day of
+  screening second reading (remote, needs the territory's L2 qualification); ``GN`` the
+  territory's night on call 18:30–08:30; ``GJ`` the weekend day on call 08:30–18:30;
 - radiographers: ``M-<site>`` the site's day, from the first opening to the last closing of its
   machines (split into ``M-<site>`` 7-hour morning and ``S-<site>`` evening when longer than
   10 h 30); ``IRM-<site>`` (and ``IRMS-<site>`` in the evening, likewise) the MRI's hours, for MR-trained
   radiographers only.
 
 Demand (:func:`default_demand`) per day: one radiologist per open site (two where the booked
-exams needing a radiologist on site exceed a day), one on remote reading on weekdays, an L2
+exams needing a radiologist on site exceed a day); on weekdays, remote readers for the reading
+and performing the day's bookings need beyond what the radiologists on site give, at
+:data:`READING_DAY_MIN` each (at least one; a remote reader reads CT when the territory has a
+CT: remote reading is mostly the CT's, and ultrasound is read on site only); an L2
 reader on the days the mammograph is open, one radiologist on call every night and on weekend
 days; one radiographer per open machine (the MRI's MR-trained).
 
@@ -69,11 +72,13 @@ from mutualis.engines.roster.instance import (
     ShiftType,
     Staff,
 )
+from mutualis.engines.slots import Shift
 
 RADIOLOGIST, RADIOGRAPHER = Profession.RADIOLOGIST.value, Profession.RADIOGRAPHER.value
 HARD_UNDER = 100_000
 DAY_UNDER, REMOTE_UNDER, OVER, UNWANTED, FAIRNESS = 1_000, 100, 10, 5_000, 5_000
 DAY_MIN = 10 * 60  # a radiologist's working day, for the contract's lower bound
+READING_DAY_MIN = 7 * 60  # reading and performing in a radiologist's day (10 h 30, 30 % other work: an assumption)
 
 
 @dataclass(frozen=True)
@@ -123,10 +128,12 @@ def _imaging_sites(t: Territory) -> list[str]:
 
 def default_shifts(t: Territory) -> tuple[ShiftDefinition, ...]:
     names = {s.id: s.name for s in t.sites}
+    ct = any(e.modality is Modality.CT for e in t.equipment)
     out = [ShiftDefinition(f"J-{s}", f"Jour {names[s]}", RADIOLOGIST, s, 8 * 60, 18 * 60 + 30)
            for s in _imaging_sites(t)]  # fmt: skip
     out += [
-        ShiftDefinition("TELE", "Télélecture", RADIOLOGIST, None, 8 * 60, 18 * 60 + 30, ShiftKind.REMOTE),
+        ShiftDefinition("TELE", "Télélecture", RADIOLOGIST, None, 8 * 60, 18 * 60 + 30, ShiftKind.REMOTE,
+                        t.reading.modality_qualifications.get(Modality.CT.value) if ct else None),
         ShiftDefinition("L2", "Deuxième lecture (dépistage)", RADIOLOGIST, None, 8 * 60, 18 * 60 + 30,
                         ShiftKind.REMOTE, t.reading.l2_qualification),
         ShiftDefinition("GN", "Garde de nuit du territoire", RADIOLOGIST, None, 18 * 60 + 30, 32 * 60 + 30,
@@ -174,11 +181,14 @@ def people_of(t: Territory, contracts: Mapping[str, Contract], on: date) -> tupl
 
 
 def default_demand(t: Territory, shifts: Sequence[ShiftDefinition], start: date, days: int,
-                   radiologist_minutes: Mapping[tuple[str, date], int] | None = None
-                   ) -> dict[tuple[date, str], int]:  # fmt: skip
-    """Requirement per day and shift code (see the module docstring)."""
+                   radiologist_minutes: Mapping[tuple[str, date], int] | None = None,
+                   reading_minutes: Mapping[date, float] | None = None) -> dict[tuple[date, str], int]:
+    """Requirement per day and shift code (see the module docstring). ``radiologist_minutes``:
+    booked minutes of exams a radiologist performs, per site and day; ``reading_minutes``:
+    expected minutes of reading the day's other booked exams (``ReadingSettings.minutes_for``)."""
     codes = {s.code for s in shifts}
     booked = radiologist_minutes or {}
+    to_read = reading_minutes or {}
     demand: dict[tuple[date, str], int] = {}
     for n in range(days):
         day = start + timedelta(days=n)
@@ -200,7 +210,9 @@ def default_demand(t: Territory, shifts: Sequence[ShiftDefinition], start: date,
                     demand[day, code] = mr
         mammography = any(e.modality is Modality.MG and e.opening_hours.get(WEEKDAYS[w]) for e in t.equipment)
         if w < 5:
-            demand[day, "TELE"] = 1
+            on_site = sum(v for (d, code), v in demand.items() if d == day and code.startswith("J-"))
+            work = to_read.get(day, 0.0) + sum(v for (_, d), v in booked.items() if d == day)
+            demand[day, "TELE"] = max(1, math.ceil(work / READING_DAY_MIN) - on_site)
         if mammography:
             demand[day, "L2"] = 1
         demand[day, "GN"] = 1
@@ -299,3 +311,24 @@ def entries(problem: TerritoryRoster, roster: Sequence[Sequence[int]]) -> list[R
                 out.append(RosterEntry(problem.start + timedelta(days=d - problem.offset), p.rpps,
                                        problem.shifts[row[d]].code))  # fmt: skip
     return out
+
+
+AWAY_ROLE = {ShiftKind.REMOTE: "remote", ShiftKind.NIGHT_ON_CALL: "on_call", ShiftKind.WEEKEND_ON_CALL: "on_call"}
+
+
+def presence_of(t: Territory, got: Sequence[RosterEntry], shifts: Mapping[str, ShiftDefinition],
+                people: Sequence[Person]) -> list[Shift]:  # fmt: skip
+    """The presence rows a roster means: on-site shifts as the person's profession at the site;
+    remote reading and on-call as ``remote`` / ``on_call`` (on duty, away), attached to a site
+    of theirs; shifts past midnight split at midnight."""
+    where = {p.rpps: (sorted(p.sites) or [t.sites[0].id])[0] for p in people}
+    profession = {p.rpps: p.profession for p in people}
+    rows = []
+    for e in got:
+        s = shifts[e.shift]
+        role = profession.get(e.rpps, s.profession) if s.kind is ShiftKind.DAY else AWAY_ROLE[s.kind]
+        site = s.site or where.get(e.rpps, t.sites[0].id)
+        rows.append(Shift(site, e.day, role, s.start_min, min(s.end_min, DAY), e.rpps))
+        if s.end_min > DAY:
+            rows.append(Shift(site, e.day + timedelta(days=1), role, 0, s.end_min - DAY, e.rpps))
+    return rows
