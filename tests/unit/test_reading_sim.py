@@ -276,3 +276,25 @@ def test_days_pooled_add_up_and_the_tally_counts_days(day: SimDay, runs: dict[Po
     assert tally["all_p95"] == {"better": 1, "equal": 0, "worse": 2}
     assert tally["both_better"] == 1
     assert tally["days_with_urgent_late"] == {"fifo": 2, "dispatch": 1}
+
+
+def test_a_rosters_rows_become_the_days_sessions(aveyron: Territory, communes: dict[str, Commune]) -> None:
+    from mutualis.engines.slots import Shift
+
+    tomorrow = DAY + timedelta(days=1)
+    roster = [Shift("rodez", DAY, RADIOLOGIST, 480, 1110, "14949036553"),
+              Shift("rodez", DAY, "remote", 480, 1110, "14107796204"),
+              Shift("rodez", DAY, "on_call", 0, 510, "13342126847"),  # the end of last night
+              Shift("decazeville", DAY, "on_call", 1110, 1440, "15759511197"),
+              Shift("decazeville", tomorrow, "on_call", 0, 510, "15759511197"),
+              Shift("rodez", tomorrow, RADIOLOGIST, 480, 1110, "12981010940")]  # another day: ignored
+    day = build_day(aveyron, communes, DAY, 1, sim=SIM, roster=roster)
+    at = {x.rpps: x for x in day.sessions if x.site is None}
+    assert set(at) == {"14107796204", "13342126847", "15759511197"}
+    assert not at["14107796204"].on_call and (at["14107796204"].start.hour, at["14107796204"].end.hour) == (8, 18)
+    tonight = at["15759511197"]
+    assert tonight.on_call and tonight.start == datetime.combine(DAY, datetime.min.time()) + timedelta(minutes=1110)
+    assert tonight.end == day.end  # joined across midnight, up to the end of the horizon (08:00)
+    assert at["13342126847"].on_call and at["13342126847"].end.hour == 8
+    on_site = {x.rpps for x in day.sessions if x.site is not None}
+    assert on_site == {"14949036553"}  # the roster's radiologists only, not the default presence
