@@ -38,11 +38,11 @@ from mutualis.engines.dispatch import (
     DispatchInstance,
     DispatchRules,
     Reader,
-    assignment_problems,
     dispatch_now,
     dispatch_task,
     solve,
 )
+from mutualis.engines.dispatch_validate import assignment_problems
 from mutualis.engines.reading_day import SimDay, SimSettings, build_day
 from mutualis.engines.reading_sim import ROWS, Policy, PolicyRun, simulate, summarise
 from mutualis.engines.roster.solve import solve as solve_roster

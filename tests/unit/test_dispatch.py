@@ -23,12 +23,12 @@ from mutualis.engines.dispatch import (
     Interruption,
     Reader,
     Solution,
-    assignment_problems,
     dispatch_now,
     dispatch_task,
     resumed_task,
     solve,
 )
+from mutualis.engines.dispatch_validate import assignment_problems
 
 NOW = datetime(2026, 11, 24, 10, 0)
 GREEDY = DispatchRules(lookahead=0)  # the greedy rules alone, without the rollout of what starts now
