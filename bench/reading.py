@@ -46,15 +46,7 @@ from mutualis.engines.dispatch_validate import assignment_problems
 from mutualis.engines.reading_day import SimDay, SimSettings, build_day
 from mutualis.engines.reading_sim import ROWS, Policy, PolicyRun, simulate, summarise
 from mutualis.engines.roster.solve import solve as solve_roster
-from mutualis.engines.roster.territory import (
-    TerritoryRoster,
-    default_demand,
-    default_shifts,
-    entries,
-    people_of,
-    presence_of,
-    to_instance,
-)
+from mutualis.engines.roster.territory import entries, presence_of, territory_problem, to_instance
 from mutualis.engines.slots import Shift
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,15 +86,12 @@ def roster_presence(t: Territory, communes: Mapping[str, Commune], day: date, se
             performed[key] = performed.get(key, 0) + length[x.task.exam] + round(x.minutes)
         else:
             reading += s.minutes_for(x.task.modality.value)
-    shifts = default_shifts(t)
-    demand = default_demand(t, shifts, start, 28, performed, {day: reading})
-    problem = TerritoryRoster(t.id, start, 28, shifts, people_of(t, {}, start), demand,
-                              sites={x.id: x.name for x in t.sites})
+    problem = territory_problem(t, start, 28, performed=performed, reading={day: reading})
     solution = solve_roster(to_instance(problem), seconds, seed=seed)
     if solution.roster is None:
         raise RuntimeError(f"no roster for {t.id} from {start}: {solution.status}")
     got = entries(problem, solution.roster)
-    rows = presence_of(t, got, {x.code: x for x in shifts}, problem.people)
+    rows = presence_of(t, got, {x.code: x for x in problem.shifts}, problem.people)
     today = sorted((e.rpps, e.shift) for e in got if e.day == day)
     return rows, {"start": start.isoformat(), "days": 28, "status": solution.status, "objective": solution.objective,
                   "seconds": solution.seconds, "day": [f"{rpps} {code}" for rpps, code in today]}

@@ -265,15 +265,24 @@ def test_technically_insufficient_and_bad_classes(world: World) -> None:
     assert state is ScreeningState.NEW_IMAGES and _l2_task(world, task.order_id) is None
 
 
-def test_push_mode_assigns_and_escalation_flags(world: World) -> None:
-    _load(world.c, replace(world.t, reading=replace(world.t.reading, mode=ReadingMode.PUSH)), world.now)
-    urgent = ready(world, "tdm-crane", "rodez", Priority.URGENT)
+def _sweep(world: World, at: datetime) -> dict[str, int]:
+    """One committed sweep round (lapse, escalation, push) of the territory at ``at``."""
     with world.c.uow() as uow:
         t = uow.territories.get(world.t.id)
         assert t is not None
-        counts = reading.sweep(uow, t, world.now)
+        counts = reading.sweep(uow, t, at)
         uow.commit()
+    return counts
+
+
+def test_push_mode_assigns_and_escalation_flags(world: World) -> None:
+    _load(world.c, replace(world.t, reading=replace(world.t.reading, mode=ReadingMode.PUSH)), world.now)
+    urgent = ready(world, "tdm-crane", "rodez", Priority.URGENT)
+    counts = _sweep(world, world.now)
+    with world.c.uow() as uow:
         stored = uow.reading.get(urgent.id or 0)
+        t = uow.territories.get(world.t.id)
+        assert t is not None
     assert counts.get("assigned") == 1 and stored is not None and stored.status is TaskStatus.CLAIMED
     assert stored.claimed_by in {p.rpps for p in world.t.practitioners if "CT" in p.qualifications}
     late = ready(world, "tdm-thorax", "rodez", Priority.URGENT)
@@ -304,11 +313,8 @@ def test_push_mode_urgent_exam_preempts_a_routine_reading(world: World) -> None:
                                      world.now - timedelta(hours=1))
             uow.commit()
     urgent = ready(world, "tdm-crane", "rodez", Priority.URGENT)
+    counts = _sweep(world, world.now)
     with world.c.uow() as uow:
-        t = uow.territories.get(world.t.id)
-        assert t is not None
-        counts = reading.sweep(uow, t, world.now)
-        uow.commit()
         stored = uow.reading.get(urgent.id or 0)
         held = [uow.reading.get(x.id or 0) for x in mr]
         trail = uow.audit.query(actor="dispatch")
@@ -325,9 +331,8 @@ def test_push_mode_urgent_exam_preempts_a_routine_reading(world: World) -> None:
                              done_at=world.now)
         uow.reading.save(replace(stored, status=TaskStatus.WAITING, claimed_by=None, claimed_at=None),
                          expected=TaskStatus.CLAIMED)
-        counts = reading.sweep(uow, t, world.now)
         uow.commit()
-    assert counts["preempted"] == 0
+    assert _sweep(world, world.now)["preempted"] == 0
 
 
 def test_conventions_decide_remote_reading(world: World) -> None:

@@ -39,12 +39,12 @@ from mutualis.engines.roster.solve import solve
 from mutualis.engines.roster.territory import (
     Person,
     TerritoryRoster,
-    default_demand,
     default_shifts,
     entries,
     may_work,
     people_of,
     presence_of,
+    territory_problem,
     to_instance,
 )
 from mutualis.services.common import audit as _audit
@@ -157,12 +157,11 @@ def problem(uow: UnitOfWork, t: Territory, start: date, days: int, *, extra_leav
     published rosters before it (the rest after the day before, the 48-hour average)."""
     _window(days)
     last = start + timedelta(days=days - 1)
-    shifts = default_shifts(t)
     leave = tuple(x for x in uow.rosters.leave(t.id, start, last) if x.status is LeaveStatus.APPROVED)
-    return TerritoryRoster(t.id, start, days, shifts, people_of(t, uow.rosters.contracts(t.id), start),
-                           default_demand(t, shifts, start, days, *booked_work(uow, t, start, days)),
-                           leave + tuple(extra_leave), sites={s.id: s.name for s in t.sites},
-                           worked=worked_before(uow, t, start, days))  # fmt: skip
+    performed, reading = booked_work(uow, t, start, days)
+    return territory_problem(t, start, days, contracts=uow.rosters.contracts(t.id), performed=performed,
+                             reading=reading, leave=leave + tuple(extra_leave),
+                             worked=worked_before(uow, t, start, days))
 
 
 def _notes(p: TerritoryRoster, got: Sequence[RosterEntry]) -> dict[str, object]:

@@ -221,6 +221,19 @@ def default_demand(t: Territory, shifts: Sequence[ShiftDefinition], start: date,
     return {k: v for k, v in demand.items() if k[1] in codes}
 
 
+def territory_problem(t: Territory, start: date, days: int, *, contracts: Mapping[str, Contract] | None = None,
+                      performed: Mapping[tuple[str, date], int] | None = None,
+                      reading: Mapping[date, float] | None = None, leave: Sequence[Leave] = (),
+                      worked: Worked | None = None) -> TerritoryRoster:
+    """The territory's roster problem with its default shifts and demand: ``contracts`` by RPPS
+    (default contracts for the others), the bookings' ``performed`` and ``reading`` minutes
+    (:func:`default_demand`), ``leave``, and what was ``worked`` before ``start``."""
+    shifts = default_shifts(t)
+    return TerritoryRoster(t.id, start, days, shifts, people_of(t, contracts or {}, start),
+                           default_demand(t, shifts, start, days, performed, reading), tuple(leave),
+                           sites={s.id: s.name for s in t.sites}, worked=worked or Worked())
+
+
 def may_work(p: Person, s: ShiftDefinition) -> bool:
     if s.profession != p.profession:
         return False
