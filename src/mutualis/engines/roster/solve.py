@@ -6,9 +6,13 @@
    (the benchmark's small ones) is then given to CP-SAT whole (every rule module, :mod:`.model`),
    hinted with the first roster, for a share of the time; its best bound is the reported bound,
    and its answer is final when proven optimal.
-3. **Large-neighbourhood search** (:mod:`.lns`) until the time limit: regions of the roster
+3. **Column generation** (:mod:`.colgen`), for instances of up to :data:`.colgen.COLGEN_CELLS`
+   allowed cells without fairness groups, for :data:`COLGEN_SHARE` of the time: the LP
+   relaxation of a set partitioning of lawful rows, a dive to a roster near the LP value, and a
+   proven lower bound (the reported bound when better).
+4. **Large-neighbourhood search** (:mod:`.lns`) until the time limit: regions of the roster
    re-optimised by CP-SAT, two at a time.
-4. The roster is checked by the solver-free validator (:mod:`.validate`), whose objective is
+5. The roster is checked by the solver-free validator (:mod:`.validate`), whose objective is
    the one reported.
 
 The time limit covers everything from the call on (index tables, model building included).
@@ -24,6 +28,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from mutualis.engines import cpsat
+from mutualis.engines.roster.colgen import COLGEN_CELLS, ColgenStats, generate
 from mutualis.engines.roster.construct import Infeasible, construct
 from mutualis.engines.roster.facts import Facts, IntArray, facts
 from mutualis.engines.roster.instance import Roster, RosterInstance, as_roster
@@ -34,6 +39,7 @@ from mutualis.engines.roster.validate import objective_array, roster_problems
 Progress = Callable[[str, float], None]
 WHOLE_CELLS = 600  # allowed cells up to which the whole model is solved after the first roster
 WHOLE_SHARE = 0.15  # share of the time limit the whole model gets
+COLGEN_SHARE = 0.75  # share of the time limit column generation may take (from the call on)
 
 
 @dataclass(frozen=True)
@@ -110,6 +116,20 @@ def solve(instance: RosterInstance, time_limit_s: float = 60.0, progress: Progre
     status = "FEASIBLE" if R is not None else "UNKNOWN"
     if R is None:
         return done(status, None, bound)
+    if cells <= COLGEN_CELLS and not instance.balance and deadline - time.monotonic() > 1.0:
+        cg = ColgenStats()
+        start = time.monotonic()
+        dived = generate(f, R, max(start, t0 + COLGEN_SHARE * time_limit_s), seed=seed, workers=workers,
+                         progress=progress, stats=cg)
+        if objective_array(f, dived) <= objective_array(f, R):
+            R = dived
+        bound = max(bound, cg.bound)
+        stats.update({"colgen_iterations": cg.iterations, "colgen_columns": cg.columns, "colgen_bound": cg.bound,
+                      "colgen_root_lp": round(cg.root_lp, 1) if cg.root_lp is not None else "not reached",
+                      "colgen_fixed": cg.fixed, "colgen_dive_objective": cg.dive_objective or 0,
+                      "colgen_seconds": round(time.monotonic() - start, 2)})
+        if objective_array(f, R) <= bound:
+            return done("OPTIMAL", R, bound)
     stats["lns_start_objective"] = objective_array(f, R)
     lns = LnsStats()
     R = improve(f, R, deadline, seed=seed, workers=workers, progress=progress, stats=lns)
