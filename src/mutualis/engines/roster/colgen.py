@@ -13,17 +13,20 @@ columns that work it, under- and over-cover priced by their weights::
    columns known, then for each member of staff a *pricing* problem: the lawful row of least
    reduced cost ``cost(row) − Σ y·worked − π_e`` — CP-SAT on that member's hard rules alone
    (:mod:`.rule_succession`, :mod:`.rule_workload`, :mod:`.rule_consecutive`,
-   :mod:`.rule_weekends`), every improving row it meets becomes a column. Repeated until no row
-   prices out. On the Curtois instances the LP value is the best known value or within 0.3 %.
+   :mod:`.rule_weekends`), two at a time; every improving row it meets becomes a column. The
+   duals priced are smoothed towards those of the best bound so far (Wentges). Repeated until no
+   row prices out. On the Curtois instances the LP value is the best known value or within 0.3 % of it.
 2. **Lower bound.** When every pricing problem is proven optimal, the Lagrangian bound
    ``Σ y·req + Σ_e min_row(cost(row) − Σ y·worked)`` is a valid lower bound of the objective
    (the duals are within ``−over_w ≤ y ≤ under_w``); the rounding of the duals to integers for
    CP-SAT is accounted for.
-3. **Dive.** The columns at (about) 1 in the LP are fixed, else the tenth with the largest
-   values; a few pricing rounds, again, until a third of the staff is left (or the time share is
-   spent).
-4. **The rest.** Each member of staff left takes their largest column (every column is a lawful
-   row, so the roster is lawful), and CP-SAT re-optimises those members over the whole horizon.
+3. **Dive.** The columns at 0.9 or more in the LP are fixed, else the tenth of the staff left
+   whose largest column is largest; then up to three pricing rounds; again, until a third of the
+   staff is left (or :data:`DIVE_SHARE` of the time is spent).
+4. **The rest.** Each member of staff left takes one of their columns: largest LP value first,
+   the column the cover needs most given the others, then column swaps while one lowers the
+   objective. Every column is a lawful row, so the roster is lawful. CP-SAT then re-optimises
+   those members together over the whole horizon for the time left.
 
 The roster returned is lawful; :mod:`.lns` goes on from it. The fairness groups (``balance``,
 the territory's rosters) are not in the master: the caller leaves instances that have them to
@@ -40,7 +43,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
-from ortools.linear_solver import pywraplp
+import ortools.linear_solver.pywraplp as pywraplp
 from ortools.sat.python import cp_model
 
 from mutualis.engines import cpsat
@@ -54,6 +57,7 @@ Row = tuple[int, ...]
 SCALE = 1000  # reduced costs are rounded to 1/SCALE for CP-SAT
 PRICE_S = 0.3  # most seconds of one pricing problem
 SMOOTH = 0.3  # Wentges' smoothing of the duals at the root
+FIX_SHARE = 0.1  # share of the staff left fixed at each step of the dive (when none is at 1)
 ROUNDS = 3  # pricing rounds after each fixing step of the dive
 LEFT = 1 / 3  # the dive stops when this share of the staff is left
 DIVE_SHARE = 0.8  # of the time given, the root and the dive take at most this share; the rest re-optimises
@@ -69,6 +73,11 @@ class ColgenStats:
     bound: int = 0
     fixed: int = 0
     dive_objective: int | None = None
+    lp_failed: bool = False
+
+
+class LpFailed(Exception):
+    """The master LP could not be solved (a numerical failure of GLOP)."""
 
 
 class _Collect(cp_model.CpSolverSolutionCallback):
@@ -95,7 +104,7 @@ class _Pricer:
         m = RegionModel(f, np.full((f.E, f.D), -1, dtype=np.int64), Region((e,), 0, f.D))
         for rule in (rule_succession, rule_workload, rule_consecutive, rule_weekends):
             rule.add(m)
-        m.model.clear_hints()
+        m.model.clear_hints()  # type: ignore[no-untyped-call]
         self.model = m.model
         self.xs = list(m.x.items())
         self.request = np.array([float(f.off_w[e, d, s] - f.on_w[e, d, s]) for (_, d, s), _ in self.xs])
@@ -165,8 +174,12 @@ class _Master:
                 v.SetUb(0)
 
     def solve(self) -> tuple[float, np.ndarray, np.ndarray]:
-        """The LP value, the cover duals ``y`` (D × S) and the staff duals ``π``."""
-        self.lp.Solve()
+        """The LP value, the cover duals ``y`` (D × S) and the staff duals ``π``; raises
+        :class:`LpFailed` when GLOP fails, from scratch too."""
+        if self.lp.Solve() != pywraplp.Solver.OPTIMAL:
+            self.lp.Reset()  # GLOP's incremental solve failed (seen once): once more from scratch
+            if self.lp.Solve() != pywraplp.Solver.OPTIMAL:
+                raise LpFailed
         y = np.zeros((self.f.D, self.f.S))
         for (d, s), c in self.cover.items():
             y[d, s] = c.dual_value()
@@ -216,6 +229,77 @@ def _round(master: _Master, pricers: list[_Pricer], pool: ThreadPoolExecutor, rn
     return value, added
 
 
+def _complete(master: _Master) -> IntArray:
+    """The fixed rows, and for each member of staff left one of their columns: the one the cover
+    needs most given the others (largest LP value first), then column swaps while one lowers the
+    objective (a local search in the columns known)."""
+    f = master.f
+    largest = master.largest()
+    R = np.full((f.E, f.D), -1, dtype=np.int64)
+    count = np.zeros((f.D, f.S), dtype=np.int64)
+    days = np.arange(f.D)
+
+    def place(e: int, row: Row, sign: int) -> None:
+        r = np.array(row)
+        np.add.at(count, (days[r >= 0], r[r >= 0]), sign)
+
+    for e, row in master.fixed.items():
+        R[e] = row
+        place(e, row, 1)
+    left = sorted(largest, key=lambda e: -largest[e][0])
+
+    def delta(e: int, row: Row) -> float:
+        """What taking ``row`` costs member of staff ``e`` (not placed) with the cover as it is."""
+        r = np.array(row)
+        d, s = days[r >= 0], r[r >= 0]
+        short = f.has_cover[d, s] & (count[d, s] < f.req[d, s])
+        extra = f.has_cover[d, s] & ~short
+        return float(master.columns[e][row][0] - f.under_w[d, s][short].sum() + f.over_w[d, s][extra].sum())
+
+    chosen: dict[int, Row] = {}
+    for _ in range(3):  # a first choice, then two passes of swaps
+        moved = False
+        for e in left:
+            if e in chosen:
+                place(e, chosen[e], -1)
+            best = min(master.columns[e], key=lambda row: delta(e, row))
+            moved |= chosen.get(e) != best and (e not in chosen or delta(e, best) < delta(e, chosen[e]))
+            if e in chosen and delta(e, chosen[e]) <= delta(e, best):
+                best = chosen[e]
+            chosen[e] = best
+            place(e, best, 1)
+        if not moved:
+            break
+    for e, row in chosen.items():
+        R[e] = row
+    return R
+
+
+def _root_and_dive(master: _Master, pricers: list[_Pricer], pool: ThreadPoolExecutor, rng: random.Random,
+                   dive_end: float, stats: ColgenStats, t0: float, tell: Callable[[str], None]) -> None:
+    f = master.f
+    while time.monotonic() < dive_end:
+        value, added = _round(master, pricers, pool, rng, dive_end, stats, SMOOTH)
+        tell(f"column generation: LP {value:.0f}")
+        if not added:
+            stats.root_lp, stats.root_seconds = value, round(time.monotonic() - t0, 2)
+            break
+    while time.monotonic() < dive_end and f.E - len(master.fixed) > LEFT * f.E:
+        master.solve()
+        largest = master.largest()
+        ones = [e for e, (v, _) in largest.items() if v > 0.9]
+        if not ones:
+            ones = [e for _, e in sorted(((v, e) for e, (v, _) in largest.items()), reverse=True)]
+            ones = ones[:max(1, round(FIX_SHARE * len(largest)))]
+        for e in ones:
+            master.fix(e, largest[e][1])
+        for _ in range(ROUNDS):
+            value, added = _round(master, pricers, pool, rng, dive_end, stats)
+            if not added:
+                break
+        tell(f"dive: {len(master.fixed)} of {f.E} fixed, LP {value:.0f}")
+
+
 def generate(f: Facts, start: IntArray, deadline: float, *, seed: int = 0, workers: int = 2,
              progress: Progress | None = None, stats: ColgenStats | None = None) -> IntArray:
     """A lawful roster by column generation and diving from the lawful roster ``start`` (its rows
@@ -233,30 +317,13 @@ def generate(f: Facts, start: IntArray, deadline: float, *, seed: int = 0, worke
         if progress is not None:
             progress(what, min(1.0, (time.monotonic() - t0) / max(1e-3, deadline - t0)))
 
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        while time.monotonic() < dive_end:
-            value, added = _round(master, pricers, pool, rng, dive_end, stats, SMOOTH)
-            tell(f"column generation: LP {value:.0f}")
-            if not added:
-                stats.root_lp, stats.root_seconds = value, round(time.monotonic() - t0, 2)
-                break
-        while time.monotonic() < dive_end and f.E - len(master.fixed) > LEFT * f.E:
-            master.solve()
-            largest = master.largest()
-            ones = [e for e, (v, _) in largest.items() if v > 0.9]
-            if not ones:
-                ones = [e for _, e in sorted(((v, e) for e, (v, _) in largest.items()), reverse=True)]
-                ones = ones[:max(1, len(largest) // 10)]
-            for e in ones:
-                master.fix(e, largest[e][1])
-            for _ in range(ROUNDS):
-                value, added = _round(master, pricers, pool, rng, dive_end, stats)
-                if not added:
-                    break
-            tell(f"dive: {len(master.fixed)} of {f.E} fixed, LP {value:.0f}")
-    master.solve()
-    largest = master.largest()
-    R = np.array([master.fixed.get(e) or largest[e][1] for e in range(f.E)], dtype=np.int64)
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            _root_and_dive(master, pricers, pool, rng, dive_end, stats, t0, tell)
+        master.solve()
+    except LpFailed:  # the columns known still give a lawful roster; the LP values only order it
+        stats.lp_failed = True
+    R = _complete(master)
     stats.fixed = len(master.fixed)
     stats.dive_objective = objective_array(f, R)
     free = tuple(e for e in range(f.E) if e not in master.fixed)
