@@ -142,3 +142,16 @@ def test_announced_appointments_stay_and_only_coordinators_plan(world: Container
     outsider = replace(COORD, territory="other")
     with pytest.raises(Exception, match="not found"):
         schedule.proposals(world.uow(), outsider, "mini", now=NOW)
+
+
+def test_a_proposal_leaves_the_next_half_hour_alone_and_still_applies_minutes_later(
+        world: Container, communes: dict[str, Commune]) -> None:
+    """The MRI opens at 08:00, now: nothing is proposed before 08:30, so a proposal decided 20
+    minutes later still fits (it used to be refused when a proposed slot had started meanwhile)."""
+    _scenario(world, communes)
+    pid = schedule.optimize(world.uow(), COORD, "mini", communes, MONDAY, 7, time_limit_s=10, address=None, now=NOW)
+    _, _, changes = schedule.proposal(world.uow(), COORD, pid, address=None, now=NOW)
+    starts = [c["after_start"] for c in changes if c["after_start"] is not None]
+    assert starts and all(s.astimezone(UTC) >= NOW + schedule.PROPOSAL_LEAD for s in starts)
+    later = NOW + timedelta(minutes=20)
+    assert schedule.apply(world.uow(), COORD, pid, communes, address=None, now=later) == 2

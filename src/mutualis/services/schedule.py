@@ -86,15 +86,16 @@ def _window(days: int) -> None:
 
 
 def planning(uow: UnitOfWork, t: Territory, communes: CommuneIndex, start: date, days: int, now: datetime,
-             sites: frozenset[str]) -> Planning:  # fmt: skip
+             sites: frozenset[str], lead: timedelta = timedelta(0)) -> Planning:  # fmt: skip
     """The problem of ``days`` days from ``start`` as the database holds it at ``now`` (inside
     a unit of work), on the machines of ``sites``, for the orders those sites requested (other
-    appointments on those machines stay where they are)."""
+    appointments on those machines stay where they are). ``lead``: what starts within it from
+    now stays where it is, and nothing is placed there."""
     _window(days)
     t = replace(t, equipment=tuple(e for e in t.equipment if e.site in sites))
     midnight = datetime.combine(start, time())
     end = midnight + timedelta(days=days)
-    local_now = to_local(now, t)
+    local_now = to_local(now, t) + lead
     exams = {x.code: x for x in t.exams}
     site_insee = {s.id: s.insee for s in t.sites}
 
@@ -137,6 +138,12 @@ def _when(inst: ScheduleInstance, p: Placement) -> datetime:
     return inst.instant(p.day, p.minute)
 
 
+# A proposal leaves alone what starts in the next half hour and books nothing there: the patient
+# and the staff need that time, and the proposal stays valid while the coordinator decides (its
+# application checks the plan again at that time, without the lead).
+PROPOSAL_LEAD = timedelta(minutes=30)
+
+
 def optimize(uow: UnitOfWork, user: User, territory_id: str, communes: CommuneIndex, start: date, days: int, *,
              time_limit_s: float = 30.0, progress: Progress | None = None, address: str | None,
              now: datetime) -> int:  # fmt: skip
@@ -146,7 +153,7 @@ def optimize(uow: UnitOfWork, user: User, territory_id: str, communes: CommuneIn
     with uow:
         t = _territory(uow, territory_id)
         sites = _require_planner(user, t, now)
-        plan = planning(uow, t, communes, start, days, now, sites)
+        plan = planning(uow, t, communes, start, days, now, sites, PROPOSAL_LEAD)
     inst = plan.instance
     solution = solve(inst, time_limit_s, progress)
     cal = Calendar(inst)

@@ -260,12 +260,13 @@ def _complete(master: _Master) -> IntArray:
     for _ in range(3):  # a first choice, then two passes of swaps
         moved = False
         for e in left:
-            if e in chosen:
-                place(e, chosen[e], -1)
+            current = chosen.pop(e, None)
+            if current is not None:
+                place(e, current, -1)
             best = min(master.columns[e], key=lambda row: delta(e, row))
-            moved |= chosen.get(e) != best and (e not in chosen or delta(e, best) < delta(e, chosen[e]))
-            if e in chosen and delta(e, chosen[e]) <= delta(e, best):
-                best = chosen[e]
+            if current is not None and delta(e, current) <= delta(e, best):
+                best = current
+            moved |= best != current
             chosen[e] = best
             place(e, best, 1)
         if not moved:
