@@ -134,9 +134,9 @@ class _Master:
         self.objective = lp.Objective()
         self.objective.SetMinimization()
         self.one = [lp.Constraint(1, 1) for _ in range(f.E)]
-        self.covered = [(int(d), int(s)) for d, s in zip(*np.nonzero(f.has_cover), strict=True)]
         self.cover: dict[tuple[int, int], pywraplp.Constraint] = {}
-        for d, s in self.covered:
+        for d, s in zip(*np.nonzero(f.has_cover), strict=True):
+            d, s = int(d), int(s)
             req = int(f.req[d, s])
             c = self.cover[d, s] = lp.Constraint(req, req)
             under, over = lp.NumVar(0, lp.infinity(), ""), lp.NumVar(0, lp.infinity(), "")
