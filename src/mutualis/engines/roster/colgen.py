@@ -47,7 +47,7 @@ import ortools.linear_solver.pywraplp as pywraplp
 from ortools.sat.python import cp_model
 
 from mutualis.engines import cpsat
-from mutualis.engines.roster import rule_consecutive, rule_succession, rule_weekends, rule_workload
+from mutualis.engines.roster import labelling, rule_consecutive, rule_succession, rule_weekends, rule_workload
 from mutualis.engines.roster.facts import Facts, IntArray
 from mutualis.engines.roster.model import Region, RegionModel, build
 from mutualis.engines.roster.validate import objective_array
@@ -101,6 +101,8 @@ class _Pricer:
 
     def __init__(self, f: Facts, e: int) -> None:
         self.f, self.e = f, e
+        self.labeller = labelling.Labeller(f, e)
+        self.cost = (f.off_w[e] - f.on_w[e]).astype(np.float64)
         m = RegionModel(f, np.full((f.E, f.D), -1, dtype=np.int64), Region((e,), 0, f.D))
         for rule in (rule_succession, rule_workload, rule_consecutive, rule_weekends):
             rule.add(m)
@@ -113,6 +115,9 @@ class _Pricer:
 
     def price(self, y: np.ndarray, limit: float, seed: int) -> tuple[list[Row], float | None]:
         """The rows met, and a lower bound of ``min Σ (request − y)·x`` when proven (else None)."""
+        walked = self.labeller.price(self.cost - y)
+        if walked is not None:
+            return walked
         coefs = np.rint((self.request - y[self.cells]) * SCALE).astype(np.int64)
         pairs = [(v, int(c)) for (_, v), c in zip(self.xs, coefs, strict=True) if c]
         self.model.minimize(cp_model.LinearExpr.weighted_sum([v for v, _ in pairs], [c for _, c in pairs]))
@@ -177,8 +182,10 @@ class _Master:
         """The LP value, the cover duals ``y`` (D × S) and the staff duals ``π``; raises
         :class:`LpFailed` when GLOP fails, from scratch too."""
         if self.lp.Solve() != pywraplp.Solver.OPTIMAL:
-            self.lp.Reset()  # GLOP's incremental solve failed (seen once): once more from scratch
-            if self.lp.Solve() != pywraplp.Solver.OPTIMAL:
+            # GLOP's incremental solve failed (seen once): once more from scratch
+            scratch = pywraplp.MPSolverParameters()
+            scratch.SetIntegerParam(scratch.INCREMENTALITY, scratch.INCREMENTALITY_OFF)
+            if self.lp.Solve(scratch) != pywraplp.Solver.OPTIMAL:
                 raise LpFailed
         y = np.zeros((self.f.D, self.f.S))
         for (d, s), c in self.cover.items():
