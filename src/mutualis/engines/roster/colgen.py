@@ -58,8 +58,8 @@ SCALE = 1000  # reduced costs are rounded to 1/SCALE for CP-SAT
 PRICE_S = 0.3  # most seconds of one pricing problem
 SMOOTH = 0.3  # Wentges' smoothing of the duals at the root
 FIX_SHARE = 0.1  # share of the staff left fixed at each step of the dive (when none is at 1)
-ROUNDS = 3  # pricing rounds after each fixing step of the dive
-LEFT = 1 / 3  # the dive stops when this share of the staff is left
+ROUNDS = 50  # most pricing rounds after each fixing step of the dive
+NOISE = 0.3  # the LP values of the dives after the first are scaled by a random factor within 1 ± NOISE
 DIVE_SHARE = 0.8  # of the time given, the root and the dive take at most this share; the rest re-optimises
 COLGEN_CELLS = 20_000  # allowed (staff, day, shift) cells up to which column generation is used
 
@@ -74,6 +74,7 @@ class ColgenStats:
     fixed: int = 0
     dive_objective: int | None = None
     lp_failed: bool = False
+    dives: int = 0
 
 
 class LpFailed(Exception):
@@ -135,6 +136,16 @@ class _Master:
 
     def __init__(self, f: Facts) -> None:
         self.f = f
+        self.columns: list[dict[Row, tuple[int, pywraplp.Variable]]] = [{} for _ in range(f.E)]
+        self.fixed: dict[int, Row] = {}
+        self.constant = [int(f.on_w[e].sum()) for e in range(f.E)]
+        self.center: np.ndarray | None = None  # the duals of the best Lagrangian bound so far
+        self.center_bound = -math.inf
+        self._build()
+
+    def _build(self) -> None:
+        """A new LP: the rows, the slacks, and every column known with its bounds."""
+        f = self.f
         lp = self.lp = pywraplp.Solver.CreateSolver("GLOP")
         self.objective = lp.Objective()
         self.objective.SetMinimization()
@@ -149,11 +160,11 @@ class _Master:
             c.SetCoefficient(over, -1)
             self.objective.SetCoefficient(under, int(f.under_w[d, s]))
             self.objective.SetCoefficient(over, int(f.over_w[d, s]))
-        self.columns: list[dict[Row, tuple[int, pywraplp.Variable]]] = [{} for _ in range(f.E)]
-        self.fixed: dict[int, Row] = {}
-        self.constant = [int(f.on_w[e].sum()) for e in range(f.E)]
-        self.center: np.ndarray | None = None  # the duals of the best Lagrangian bound so far
-        self.center_bound = -math.inf
+        known = [list(cols) for cols in self.columns]
+        self.columns = [{} for _ in range(f.E)]
+        for e, rows in enumerate(known):
+            for row in rows:
+                self.add(e, row)
 
     def cost(self, e: int, row: Row) -> int:
         f = self.f
@@ -180,25 +191,33 @@ class _Master:
 
     def solve(self) -> tuple[float, np.ndarray, np.ndarray]:
         """The LP value, the cover duals ``y`` (D × S) and the staff duals ``π``; raises
-        :class:`LpFailed` when GLOP fails, from scratch too."""
+        :class:`LpFailed` when GLOP fails on a new LP too."""
         if self.lp.Solve() != pywraplp.Solver.OPTIMAL:
-            # GLOP's incremental solve failed (seen once): once more from scratch
-            scratch = pywraplp.MPSolverParameters()
-            scratch.SetIntegerParam(scratch.INCREMENTALITY, scratch.INCREMENTALITY_OFF)
-            if self.lp.Solve(scratch) != pywraplp.Solver.OPTIMAL:
+            # GLOP's incremental solve fails now and then (ABNORMAL) where the same LP solved
+            # anew is fine: once more on a new LP
+            self._build()
+            if self.lp.Solve() != pywraplp.Solver.OPTIMAL:
                 raise LpFailed
         y = np.zeros((self.f.D, self.f.S))
         for (d, s), c in self.cover.items():
             y[d, s] = c.dual_value()
         return self.objective.Value(), y, np.array([c.dual_value() for c in self.one])
 
-    def largest(self) -> dict[int, tuple[float, Row]]:
-        """Each member of staff not fixed: their column of largest value in the LP."""
+    def largest(self, scale: Callable[[float], float] = float) -> dict[int, tuple[float, Row]]:
+        """Each member of staff not fixed: their column of largest value in the LP (each value
+        passed through ``scale`` first)."""
         out: dict[int, tuple[float, Row]] = {}
         for e, cols in enumerate(self.columns):
             if e not in self.fixed and cols:
-                out[e] = max((v.solution_value(), row) for row, (_, v) in cols.items())
+                out[e] = max((scale(v.solution_value()), row) for row, (_, v) in cols.items())
         return out
+
+    def unfix(self) -> None:
+        """Every column free again (the columns priced during a dive stay)."""
+        for e in self.fixed:
+            for _, v in self.columns[e].values():
+                v.SetUb(1)
+        self.fixed = {}
 
 
 def _round(master: _Master, pricers: list[_Pricer], pool: ThreadPoolExecutor, rng: random.Random,
@@ -283,35 +302,47 @@ def _complete(master: _Master) -> IntArray:
     return R
 
 
-def _root_and_dive(master: _Master, pricers: list[_Pricer], pool: ThreadPoolExecutor, rng: random.Random,
-                   dive_end: float, stats: ColgenStats, t0: float, tell: Callable[[str], None]) -> None:
-    f = master.f
-    while time.monotonic() < dive_end:
-        value, added = _round(master, pricers, pool, rng, dive_end, stats, SMOOTH)
+def _root(master: _Master, pricers: list[_Pricer], pool: ThreadPoolExecutor, rng: random.Random,
+          end: float, stats: ColgenStats, t0: float, tell: Callable[[str], None]) -> None:
+    while time.monotonic() < end:
+        value, added = _round(master, pricers, pool, rng, end, stats, SMOOTH)
         tell(f"column generation: LP {value:.0f}")
         if not added:
             stats.root_lp, stats.root_seconds = value, round(time.monotonic() - t0, 2)
             break
-    while time.monotonic() < dive_end and f.E - len(master.fixed) > LEFT * f.E:
+
+
+def _dive(master: _Master, pricers: list[_Pricer], pool: ThreadPoolExecutor, rng: random.Random,
+          end: float, stats: ColgenStats, tell: Callable[[str], None], noise: float) -> None:
+    """Fix columns until every member of staff has one (or ``end``): those at 0.9 or more in the
+    LP, else the :data:`FIX_SHARE` of the staff left whose largest column is largest, the LP
+    values scaled by a random factor within ``1 ± noise``; then pricing until no column prices
+    out (at most :data:`ROUNDS` rounds)."""
+    f = master.f
+    while time.monotonic() < end and len(master.fixed) < f.E:
         master.solve()
-        largest = master.largest()
+        largest = master.largest(lambda v: v * (1 + rng.uniform(-noise, noise)))
         ones = [e for e, (v, _) in largest.items() if v > 0.9]
         if not ones:
             ones = [e for _, e in sorted(((v, e) for e, (v, _) in largest.items()), reverse=True)]
             ones = ones[:max(1, round(FIX_SHARE * len(largest)))]
         for e in ones:
             master.fix(e, largest[e][1])
+        value = math.nan
         for _ in range(ROUNDS):
-            value, added = _round(master, pricers, pool, rng, dive_end, stats)
+            value, added = _round(master, pricers, pool, rng, end, stats)
             if not added:
                 break
-        tell(f"dive: {len(master.fixed)} of {f.E} fixed, LP {value:.0f}")
+        tell(f"dive {stats.dives + 1}: {len(master.fixed)} of {f.E} fixed, LP {value:.0f}")
 
 
 def generate(f: Facts, start: IntArray, deadline: float, *, seed: int = 0, workers: int = 2,
              progress: Progress | None = None, stats: ColgenStats | None = None) -> IntArray:
     """A lawful roster by column generation and diving from the lawful roster ``start`` (its rows
-    are the first columns), until ``deadline`` (``time.monotonic()``)."""
+    are the first columns), until ``deadline`` (``time.monotonic()``): the root, then dives
+    from the root's LP (the first as the LP says, the next with noise, every dive adding the
+    columns it prices), the best roster kept, until a dive reaches the bound or
+    :data:`DIVE_SHARE` of the time is spent."""
     stats = stats if stats is not None else ColgenStats()
     rng = random.Random(seed)
     t0 = time.monotonic()
@@ -325,16 +356,27 @@ def generate(f: Facts, start: IntArray, deadline: float, *, seed: int = 0, worke
         if progress is not None:
             progress(what, min(1.0, (time.monotonic() - t0) / max(1e-3, deadline - t0)))
 
+    best: tuple[int, IntArray, tuple[int, ...]] | None = None
     try:
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            _root_and_dive(master, pricers, pool, rng, dive_end, stats, t0, tell)
-        master.solve()
+            _root(master, pricers, pool, rng, dive_end, stats, t0, tell)
+            while best is None or (time.monotonic() < dive_end and best[0] > stats.bound):
+                _dive(master, pricers, pool, rng, dive_end, stats, tell, NOISE if stats.dives else 0.0)
+                master.solve()
+                R = _complete(master)
+                stats.dives += 1
+                free = tuple(e for e in range(f.E) if e not in master.fixed)
+                if best is None or objective_array(f, R) < best[0]:
+                    best = (objective_array(f, R), R, free)
+                master.unfix()
     except LpFailed:  # the columns known still give a lawful roster; the LP values only order it
         stats.lp_failed = True
-    R = _complete(master)
-    stats.fixed = len(master.fixed)
-    stats.dive_objective = objective_array(f, R)
-    free = tuple(e for e in range(f.E) if e not in master.fixed)
+        R = _complete(master)
+        free = tuple(e for e in range(f.E) if e not in master.fixed)
+        if best is None or objective_array(f, R) < best[0]:
+            best = (objective_array(f, R), R, free)
+    stats.dive_objective, R, free = best
+    stats.fixed = f.E - len(free)
     if free and deadline - time.monotonic() > 0.2:
         tell("re-optimising the staff left")
         model = build(f, R, Region(free, 0, f.D))
