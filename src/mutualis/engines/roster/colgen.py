@@ -11,22 +11,27 @@ columns that work it, under- and over-cover priced by their weights::
 
 1. **Root.** The LP relaxation of the master (GLOP, kept and re-solved as columns come) over the
    columns known, then for each member of staff a *pricing* problem: the lawful row of least
-   reduced cost ``cost(row) − Σ y·worked − π_e`` — CP-SAT on that member's hard rules alone
-   (:mod:`.rule_succession`, :mod:`.rule_workload`, :mod:`.rule_consecutive`,
-   :mod:`.rule_weekends`), two at a time; every improving row it meets becomes a column. The
-   duals priced are smoothed towards those of the best bound so far (Wentges). Repeated until no
-   row prices out. On the Curtois instances the LP value is the best known value or within 0.3 % of it.
+   reduced cost ``cost(row) − Σ y·worked − π_e`` under that member's hard rules alone — the
+   labelling walk of :mod:`.labelling` (exact, about a millisecond), or CP-SAT on
+   :mod:`.rule_succession`, :mod:`.rule_workload`, :mod:`.rule_consecutive` and
+   :mod:`.rule_weekends` when the walk's state space is too large; two at a time; every
+   improving row found becomes a column. The duals priced are smoothed towards those of the best
+   bound so far (Wentges). Repeated until no row prices out. On the Curtois instances the LP
+   value is the best known value or within 0.3 % of it.
 2. **Lower bound.** When every pricing problem is proven optimal, the Lagrangian bound
    ``Σ y·req + Σ_e min_row(cost(row) − Σ y·worked)`` is a valid lower bound of the objective
    (the duals are within ``−over_w ≤ y ≤ under_w``); the rounding of the duals to integers for
    CP-SAT is accounted for.
-3. **Dive.** The columns at 0.9 or more in the LP are fixed, else the tenth of the staff left
-   whose largest column is largest; then up to three pricing rounds; again, until a third of the
-   staff is left (or :data:`DIVE_SHARE` of the time is spent).
-4. **The rest.** Each member of staff left takes one of their columns: largest LP value first,
-   the column the cover needs most given the others, then column swaps while one lowers the
-   objective. Every column is a lawful row, so the roster is lawful. CP-SAT then re-optimises
-   those members together over the whole horizon for the time left.
+3. **Dives.** The columns at 0.9 or more in the LP are fixed, else the tenth of the staff left
+   whose largest column is largest; then pricing until no column prices out; again, until every
+   member of staff has a column. Then the dive is undone (its columns stay) and the next dive
+   starts from the root's LP with its values scaled by random factors (:data:`NOISE`), until a
+   dive reaches the bound or :data:`DIVE_SHARE` of the time is spent. The best roster is kept.
+4. **The rest.** When time runs out in a dive, each member of staff left takes one of their
+   columns: largest LP value first, the column the cover needs most given the others, then
+   column swaps while one lowers the objective. Every column is a lawful row, so the roster is
+   lawful. CP-SAT then re-optimises those members together over the whole horizon for the time
+   left.
 
 The roster returned is lawful; :mod:`.lns` goes on from it. The fairness groups (``balance``,
 the territory's rosters) are not in the master: the caller leaves instances that have them to
@@ -59,8 +64,10 @@ PRICE_S = 0.3  # most seconds of one pricing problem
 SMOOTH = 0.3  # Wentges' smoothing of the duals at the root
 FIX_SHARE = 0.1  # share of the staff left fixed at each step of the dive (when none is at 1)
 ROUNDS = 50  # most pricing rounds after each fixing step of the dive
+KEEP = 30  # columns kept per member of staff when the LP is purged
+PURGE = 60  # the LP is purged when it holds more columns than this per member of staff
 NOISE = 0.3  # the LP values of the dives after the first are scaled by a random factor within 1 ± NOISE
-DIVE_SHARE = 0.8  # of the time given, the root and the dive take at most this share; the rest re-optimises
+DIVE_SHARE = 0.8  # of the time given, the root and the dives take at most this share; the rest re-optimises
 COLGEN_CELLS = 20_000  # allowed (staff, day, shift) cells up to which column generation is used
 
 
@@ -98,7 +105,8 @@ class _Collect(cp_model.CpSolverSolutionCallback):
 
 
 class _Pricer:
-    """One member of staff's hard rules as a CP-SAT model whose objective changes with the duals."""
+    """One member of staff's pricing problem: the labelling walk, or when the walk declines, their
+    hard rules as a CP-SAT model whose objective changes with the duals."""
 
     def __init__(self, f: Facts, e: int) -> None:
         self.f, self.e = f, e
@@ -141,10 +149,11 @@ class _Master:
         self.constant = [int(f.on_w[e].sum()) for e in range(f.E)]
         self.center: np.ndarray | None = None  # the duals of the best Lagrangian bound so far
         self.center_bound = -math.inf
-        self._build()
+        self._build([[] for _ in range(f.E)])
 
-    def _build(self) -> None:
-        """A new LP: the rows, the slacks, and every column known with its bounds."""
+    def _build(self, known: list[list[Row]]) -> None:
+        """A new LP: the rows, the slacks, and the columns ``known`` of each member of staff with
+        their bounds."""
         f = self.f
         lp = self.lp = pywraplp.Solver.CreateSolver("GLOP")
         self.objective = lp.Objective()
@@ -160,7 +169,6 @@ class _Master:
             c.SetCoefficient(over, -1)
             self.objective.SetCoefficient(under, int(f.under_w[d, s]))
             self.objective.SetCoefficient(over, int(f.over_w[d, s]))
-        known = [list(cols) for cols in self.columns]
         self.columns = [{} for _ in range(f.E)]
         for e, rows in enumerate(known):
             for row in rows:
@@ -195,7 +203,7 @@ class _Master:
         if self.lp.Solve() != pywraplp.Solver.OPTIMAL:
             # GLOP's incremental solve fails now and then (ABNORMAL) where the same LP solved
             # anew is fine: once more on a new LP
-            self._build()
+            self._build([list(cols) for cols in self.columns])
             if self.lp.Solve() != pywraplp.Solver.OPTIMAL:
                 raise LpFailed
         y = np.zeros((self.f.D, self.f.S))
@@ -211,6 +219,17 @@ class _Master:
             if e not in self.fixed and cols:
                 out[e] = max((scale(v.solution_value()), row) for row, (_, v) in cols.items())
         return out
+
+    def purge(self, y: np.ndarray) -> None:
+        """A new LP with, for each member of staff, their :data:`KEEP` columns of least reduced
+        cost under the cover duals ``y`` and every column with a value in the LP (GLOP's solves
+        slow down with the columns: on Instance 12, 18,000 columns after a dive)."""
+        kept: list[list[Row]] = []
+        for e, cols in enumerate(self.columns):
+            reduced = sorted(cols, key=lambda row: cols[row][0] - sum(y[d, s] for d, s in enumerate(row) if s >= 0))
+            used = [row for row, (_, v) in cols.items() if v.solution_value() > 1e-9]
+            kept.append(list(dict.fromkeys([*used, *reduced[:KEEP], *([self.fixed[e]] if e in self.fixed else [])])))
+        self._build(kept)
 
     def unfix(self) -> None:
         """Every column free again (the columns priced during a dive stay)."""
@@ -320,7 +339,10 @@ def _dive(master: _Master, pricers: list[_Pricer], pool: ThreadPoolExecutor, rng
     out (at most :data:`ROUNDS` rounds)."""
     f = master.f
     while time.monotonic() < end and len(master.fixed) < f.E:
-        master.solve()
+        _, y, _ = master.solve()
+        if sum(len(c) for c in master.columns) > PURGE * f.E:
+            master.purge(y)
+            master.solve()
         largest = master.largest(lambda v: v * (1 + rng.uniform(-noise, noise)))
         ones = [e for e, (v, _) in largest.items() if v > 0.9]
         if not ones:

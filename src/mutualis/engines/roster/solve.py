@@ -126,7 +126,8 @@ def solve(instance: RosterInstance, time_limit_s: float = 60.0, progress: Progre
         bound = max(bound, cg.bound)
         stats.update({"colgen_iterations": cg.iterations, "colgen_columns": cg.columns, "colgen_bound": cg.bound,
                       "colgen_root_lp": round(cg.root_lp, 1) if cg.root_lp is not None else "not reached",
-                      "colgen_fixed": cg.fixed, "colgen_dives": cg.dives, "colgen_dive_objective": cg.dive_objective or 0,
+                      "colgen_fixed": cg.fixed, "colgen_dives": cg.dives,
+                      "colgen_dive_objective": cg.dive_objective or 0,
                       "colgen_root_seconds": cg.root_seconds or 0, "colgen_lp_failed": cg.lp_failed,
                       "colgen_seconds": round(time.monotonic() - start, 2)})
         if objective_array(f, R) <= bound:
