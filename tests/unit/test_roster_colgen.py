@@ -1,11 +1,13 @@
 """Column generation (engines/roster/colgen.py): its lower bound never passes the optimum proven
 by the whole CP-SAT model, its roster is lawful and scores what the validator says, and on a
-benchmark instance the bound is tight and the dive lands near it; the solver uses it only where
-the master is exact (no fairness groups)."""
+benchmark instance the bound is tight and the dive lands near it; purging the LP keeps its value;
+the solver uses it only where the master is exact (no fairness groups)."""
 
 from __future__ import annotations
 
+import random
 import time
+from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from pathlib import Path
 
@@ -63,3 +65,29 @@ def test_solver_reports_the_colgen_bound_and_skips_it_with_fairness_groups() -> 
     sol = solve(fair, 4.0)
     assert "colgen_bound" not in sol.stats and sol.roster is not None
     assert not roster_problems(fair, [list(r) for r in sol.roster])
+
+
+def test_purging_the_lp_keeps_its_value_and_unfixing_frees_every_column() -> None:
+    f = facts(load(INSTANCES / "Instance7.txt"))
+    start = construct(f, time.monotonic() + 5)
+    assert start is not None
+    master = colgen._Master(f)
+    for e in range(f.E):
+        master.add(e, tuple(int(s) for s in start[e]))
+    pricers = [colgen._Pricer(f, e) for e in range(f.E)]
+    stats = colgen.ColgenStats()
+    with ThreadPoolExecutor(2) as pool:
+        colgen._root(master, pricers, pool, random.Random(0), time.monotonic() + 20, stats, time.monotonic(),
+                     lambda _: None)  # fmt: skip
+    value, y, _ = master.solve()
+    before = sum(len(c) for c in master.columns)
+    assert before > f.E * colgen.KEEP  # enough columns for the purge to drop some
+    master.purge(y)
+    assert sum(len(c) for c in master.columns) < before
+    assert master.solve()[0] == pytest.approx(value, abs=1e-6)  # the columns in use are kept
+    e, row = 0, max(master.columns[0], key=lambda r: master.columns[0][r][1].solution_value())
+    master.fix(e, row)
+    assert all(v.ub() == 0 for r, (_, v) in master.columns[e].items() if r != row)
+    master.unfix()
+    assert not master.fixed and all(v.ub() == 1 for cols in master.columns for _, v in cols.values())
+    assert master.solve()[0] == pytest.approx(value, abs=1e-6)
