@@ -220,7 +220,16 @@ def _walk(allowed: Any, units: Any, lo: int, hi: int, forbid: Any, slot: Any, ra
     return rows, best
 
 
-walk = cast(Callable[..., tuple[IntArray, FloatArray]], numba.njit(cache=True, nogil=True)(_walk))
+def _compiled() -> Callable[..., tuple[IntArray, FloatArray]]:
+    """The walk compiled, cached on disk where numba finds a writable place (the package's
+    ``__pycache__``, else the user's cache); compiled at each start where it finds none."""
+    try:
+        return cast(Callable[..., tuple[IntArray, FloatArray]], numba.njit(cache=True, nogil=True)(_walk))
+    except RuntimeError:  # numba: "cannot cache function ...: no locator available"
+        return cast(Callable[..., tuple[IntArray, FloatArray]], numba.njit(nogil=True)(_walk))
+
+
+walk = _compiled()
 
 
 def binding(f: Facts, e: int) -> list[int]:
