@@ -255,8 +255,8 @@ class Labeller:
 
     def price(self, cost: FloatArray, keep: int = 5) -> tuple[list[tuple[int, ...]], float] | None:
         """The best lawful rows under ``cost`` (D × S, the cost of working each cell; a day off
-        costs 0), best first, and the least cost (``inf`` when no row is lawful); None when the
-        state space is too large (the caller solves it otherwise)."""
+        costs 0), best first, and the least cost; None when the walk cannot answer (a state
+        space too large, or no lawful row at all): the caller solves it otherwise."""
         while self.shape is not None:
             rows, best = walk(self.shape.allowed, self.shape.units, self.shape.lo, self.shape.hi, self.shape.forbid,
                               self.shape.slot, self.shape.radix, self.shape.stride, self.shape.max_cons,
@@ -264,7 +264,7 @@ class Labeller:
                               np.ascontiguousarray(cost, dtype=np.float64), keep)  # fmt: skip
             found = [tuple(int(s) for s in rows[q]) for q in range(keep) if best[q] < INF]
             if not found:
-                return [], INF
+                return None
             broken = self._broken(found[0])
             if not broken:
                 return [row for row in found if not self._broken(row)], float(best[0])
