@@ -118,9 +118,9 @@ class _Pricer:
         m.model.clear_hints()  # type: ignore[no-untyped-call]
         self.model = m.model
         self.xs = list(m.x.items())
-        self.request = np.array([float(f.off_w[e, d, s] - f.on_w[e, d, s]) for (_, d, s), _ in self.xs])
         self.cells = (np.array([d for (_, d, _), _ in self.xs], dtype=np.int64),
                       np.array([s for (_, _, s), _ in self.xs], dtype=np.int64))
+        self.request = self.cost[self.cells]  # the CP-SAT variables' request costs
 
     def price(self, y: np.ndarray, limit: float, seed: int) -> tuple[list[Row], float | None]:
         """The rows met, and a lower bound of ``min Σ (request − y)·x`` when proven (else None)."""
@@ -226,7 +226,7 @@ class _Master:
         slow down with the columns: on Instance 12, 18,000 columns after a dive)."""
         kept: list[list[Row]] = []
         for e, cols in enumerate(self.columns):
-            reduced = sorted(cols, key=lambda row: cols[row][0] - sum(y[d, s] for d, s in enumerate(row) if s >= 0))
+            reduced = sorted(cols, key=lambda row: cols[row][0] - _priced(row, y))
             used = [row for row, (_, v) in cols.items() if v.solution_value() > 1e-9]
             kept.append(list(dict.fromkeys([*used, *reduced[:KEEP], *([self.fixed[e]] if e in self.fixed else [])])))
         self._build(kept)
@@ -237,6 +237,11 @@ class _Master:
             for _, v in self.columns[e].values():
                 v.SetUb(1)
         self.fixed = {}
+
+
+def _priced(row: Row, y: np.ndarray) -> float:
+    """The cover duals ``y`` a row collects: ``Σ y·worked``."""
+    return float(sum(y[d, s] for d, s in enumerate(row) if s >= 0))
 
 
 def _round(master: _Master, pricers: list[_Pricer], pool: ThreadPoolExecutor, rng: random.Random,
@@ -258,7 +263,7 @@ def _round(master: _Master, pricers: list[_Pricer], pool: ThreadPoolExecutor, rn
         added = 0
         for e, (rows, _) in zip(todo, priced, strict=True):
             for row in rows:
-                reduced = master.cost(e, row) - pi[e] - sum(y[d, s] for d, s in enumerate(row) if s >= 0)
+                reduced = master.cost(e, row) - pi[e] - _priced(row, y)
                 if reduced < -1e-6 and master.add(e, row):
                     added += 1
         if not master.fixed and all(low is not None for _, low in priced):
@@ -379,24 +384,28 @@ def generate(f: Facts, start: IntArray, deadline: float, *, seed: int = 0, worke
             progress(what, min(1.0, (time.monotonic() - t0) / max(1e-3, deadline - t0)))
 
     best: tuple[int, IntArray, tuple[int, ...]] | None = None
+
+    def keep_best() -> None:
+        """The dive's roster (its staff left completed) when it is the best so far."""
+        nonlocal best
+        R = _complete(master)
+        value = objective_array(f, R)
+        if best is None or value < best[0]:
+            best = (value, R, tuple(e for e in range(f.E) if e not in master.fixed))
+
     try:
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
             _root(master, pricers, pool, rng, dive_end, stats, t0, tell)
             while best is None or (time.monotonic() < dive_end and best[0] > stats.bound):
                 _dive(master, pricers, pool, rng, dive_end, stats, tell, NOISE if stats.dives else 0.0)
                 master.solve()
-                R = _complete(master)
+                keep_best()
                 stats.dives += 1
-                free = tuple(e for e in range(f.E) if e not in master.fixed)
-                if best is None or objective_array(f, R) < best[0]:
-                    best = (objective_array(f, R), R, free)
                 master.unfix()
     except LpFailed:  # the columns known still give a lawful roster; the LP values only order it
         stats.lp_failed = True
-        R = _complete(master)
-        free = tuple(e for e in range(f.E) if e not in master.fixed)
-        if best is None or objective_array(f, R) < best[0]:
-            best = (objective_array(f, R), R, free)
+        keep_best()
+    assert best is not None  # kept at least once: after the first dive, or on LpFailed
     stats.dive_objective, R, free = best
     stats.fixed = f.E - len(free)
     if free and deadline - time.monotonic() > 0.2:
