@@ -60,6 +60,10 @@ def _minutes(v: float | None) -> str:
     return "unread" if v is None else f"{v:.0f}" if v >= 10 else f"{v:.1f}"
 
 
+def _tenths(v: float | None) -> str:
+    return "unread" if v is None else f"{v:.1f}"
+
+
 def scaled(day: SimDay, settings: ReadingSettings, factor: float) -> tuple[SimDay, ReadingSettings]:
     """The same day with every reading time (expected and actual) times ``factor``; exams
     performed by the radiologist keep their slot and report."""
@@ -353,8 +357,8 @@ def run(json_path: Path | None = None, *, territory: str = "aveyron-pimm", seed:
 
     def said(g: dict[str, Any]) -> str:
         return (f"every urgent exam within due under dispatch: {g['every_urgent_within_due']}; "
-                + "; ".join(f"p95 {row}: dispatch {_minutes(v['dispatch'])} vs silo {_minutes(v['silo'])}, "
-                            f"fifo {_minutes(v['fifo'])} (beats both: {v['beats_both']})"
+                + "; ".join(f"p95 {row}: dispatch {_tenths(v['dispatch'])} vs silo {_tenths(v['silo'])}, "
+                            f"fifo {_tenths(v['fifo'])} (beats both: {v['beats_both']})"
                             for row, v in g["p95"].items()))
 
     console.print(f"goal on the day (seed {seed}): {said(g)}")
