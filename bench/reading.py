@@ -10,6 +10,10 @@ larger state: 50 readers (the territory's radiologists, five times) × 200 waiti
 goal on seeds 1–10 (beside the three policies: dispatch without pre-emption, dispatch with strict
 urgent-first order, FIFO with the same pre-emption as dispatch, and dispatch and FIFO when an
 urgent exam may also take a radiologist out of other work, ``SimSettings.urgent_stops_other_work``).
+
+Beside them, the hindsight bound of the day (engines/reading_hindsight.py): the lowest 95th
+percentile a schedule knowing every arrival and reading time in advance could reach; with
+``hindsight_days``, of every pooled day too, and how far each policy is from it.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from mutualis.engines.dispatch import (
 )
 from mutualis.engines.dispatch_validate import assignment_problems
 from mutualis.engines.reading_day import SimDay, SimSettings, build_day
+from mutualis.engines.reading_hindsight import Hindsight, hindsight
 from mutualis.engines.reading_sim import ROWS, Policy, PolicyRun, simulate, summarise
 from mutualis.engines.roster.solve import solve as solve_roster
 from mutualis.engines.roster.territory import entries, presence_of, territory_problem, to_instance
@@ -58,6 +63,17 @@ LABELS = {"urgent": "urgent", "inpatient": "inpatient", "outpatient": "outpatien
 
 def _minutes(v: float | None) -> str:
     return "unread" if v is None else f"{v:.0f}" if v >= 10 else f"{v:.1f}"
+
+
+def hindsight_said(bound: Hindsight, summaries: dict[str, dict[str, Any]]) -> str:
+    """The day's hindsight bound beside what the policies reached (all first readings)."""
+    reached = ", ".join(f"{p} {_tenths(summaries[p]['rows']['all']['p95_min'])}" for p in ("silo", "fifo", "dispatch"))
+    if bound.p95_min is None and bound.lower_min is None:
+        return f"hindsight bound of the day: p95 is an unread exam under any schedule ({bound.unreadable} unreadable)"
+    value = (f"{bound.p95_min:.1f} (proven)" if bound.proven else
+             f"between {_tenths(bound.lower_min)} and {_tenths(bound.p95_min)} (not proven in {bound.seconds:g} s)")
+    return (f"hindsight bound of the day: knowing every arrival and reading time in advance, the best schedule "
+            f"without interruptions reaches an all-exam p95 of {value}; reached: {reached}")
 
 
 def _tenths(v: float | None) -> str:
@@ -211,8 +227,8 @@ def pooled(runs: Sequence[PolicyRun]) -> PolicyRun:
 
 
 def seed_check(t: Territory, seeds: Sequence[int], day: date, s: ReadingSettings, m: SimSettings,
-               progress: Callable[[], None] = lambda: None, roster: Sequence[Shift] | None = None
-               ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+               progress: Callable[[], None] = lambda: None, roster: Sequence[Shift] | None = None,
+               hindsight_limit: float | None = None) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
     """The goal on several days (seeds: other exams and reading times, the same radiologists): per
     seed and policy, urgent p95, urgent late, all p95 and readings interrupted, the variants of
     :data:`VARIANTS` beside them, the goal that day and ``goal_other_work`` (the goal when urgent
@@ -239,6 +255,8 @@ def seed_check(t: Territory, seeds: Sequence[int], day: date, s: ReadingSettings
                     "other_work_stopped": interrupted[k][1]} for k, v in runs.items()}
         with_other = {"silo": runs["silo"], "fifo": runs["fifo"], "dispatch": runs["dispatch_other_work"]}
         out[str(seed)] = {"exams": len(d.exams), **rows, "goal": goal(runs), "goal_other_work": goal(with_other)}
+        if hindsight_limit is not None:
+            out[str(seed)]["hindsight"] = asdict(hindsight(t, d, s, m, hindsight_limit))
         progress()
     if last is None:
         return out, {}
@@ -273,12 +291,35 @@ VARIANTS: dict[str, tuple[Policy, DispatchRules | None, bool | None, bool]] = {
 }
 
 
+def hindsight_tally(check: dict[str, dict[str, Any]], policies: Sequence[str] = ("fifo", "dispatch")
+                    ) -> dict[str, Any]:
+    """Per policy, over the days whose bound is known (both finite): the mean gap of its all-exam p95
+    above the day's hindsight bound, and the days within 0.5 minute of it."""
+    days = [c for c in check.values() if (c.get("hindsight") or {}).get("p95_min") is not None
+            and all(c[p]["all_p95"] is not None for p in policies)]
+    out: dict[str, Any] = {"days": len(days), "proven": sum(c["hindsight"]["proven"] for c in days)}
+    for p in policies:
+        gaps = [c[p]["all_p95"] - c["hindsight"]["p95_min"] for c in days]
+        out[p] = {"mean_gap_min": round(sum(gaps) / len(gaps), 1) if gaps else None,
+                  "at_bound": sum(g <= 0.5 for g in gaps)}
+    return out
+
+
+def _bound(h: dict[str, Any] | None) -> str:
+    if not h:
+        return "–"
+    if h["p95_min"] is None:
+        return "unread" if h["lower_min"] is None else f"≥ {h['lower_min']:.1f}"
+    return f"{h['p95_min']:.1f}" if h["proven"] else f"{h['lower_min']:.1f}–{h['p95_min']:.1f}"
+
+
 def seeds_table(check: dict[str, dict[str, Any]]) -> Table:
     table = Table(title="Other seeds: urgent p95 (late) · all p95, in minutes; [readings interrupted + other work "
                         "stopped]")
     names = ("silo", "fifo", "dispatch", *VARIANTS)
-    for col in ("seed", *(n.replace("_", " ") for n in names), "urgent in due", "beats both: urgent p95 · all p95",
-                "the same, other work stops"):
+    bounds = any("hindsight" in c for c in check.values())
+    for col in ("seed", *(n.replace("_", " ") for n in names), *(("hindsight all p95",) if bounds else ()),
+                "urgent in due", "beats both: urgent p95 · all p95", "the same, other work stops"):
         table.add_column(col, justify="right")
 
     def verdict(g: dict[str, Any]) -> str:
@@ -294,6 +335,8 @@ def seeds_table(check: dict[str, dict[str, Any]]) -> Table:
             if c[n]["interrupted"] or c[n]["other_work_stopped"]:
                 cell += f" [{c[n]['interrupted']}+{c[n]['other_work_stopped']}]"
             cells.append(cell)
+        if bounds:
+            cells.append(_bound(c.get("hindsight")))
         table.add_row(seed, *cells, "yes" if g["every_urgent_within_due"] else "no",
                       f"{'yes' if g['p95']['urgent']['beats_both'] else 'no'} · "
                       f"{'yes' if g['p95']['all']['beats_both'] else 'no'}", verdict(c["goal_other_work"]))
@@ -303,9 +346,11 @@ def seeds_table(check: dict[str, dict[str, Any]]) -> Table:
 def run(json_path: Path | None = None, *, territory: str = "aveyron-pimm", seed: int = 1, day: date = DAY,
         scales: Sequence[float] = (0.5, 1.5), settings: ReadingSettings | None = None,
         sim: SimSettings | None = None, seeds: Sequence[int] = tuple(range(1, 29)),
-        roster_seconds: float | None = None) -> dict[str, Any]:
+        roster_seconds: float | None = None, hindsight_days: bool = False,
+        hindsight_seconds: float = 60.0) -> dict[str, Any]:
     """The bench; ``roster_seconds``: take the radiologists from a roster solved in that time
-    (:func:`roster_presence`) instead of the default presence."""
+    (:func:`roster_presence`) instead of the default presence; the day's hindsight bound, and with
+    ``hindsight_days`` every pooled day's, in ``hindsight_seconds`` each at most."""
     s, m = settings or ReadingSettings(), sim or SimSettings()
     communes = load_communes()
     t = read_territory_file(ROOT / "territories" / f"{territory}.toml", communes)
@@ -330,11 +375,16 @@ def run(json_path: Path | None = None, *, territory: str = "aveyron-pimm", seed:
             d, ks = scaled(the_day, s, k)
             sensitivity[f"×{k:g}"] = {p.value: summarise(simulate(t, d, p, ks, m), d) for p in Policy}
             progress.advance(step, 3)
+        step = progress.add_task("the hindsight bound of the day (CP-SAT)", total=1)
+        bound = hindsight(t, the_day, s, m, hindsight_seconds)
+        progress.advance(step)
         step = progress.add_task("dispatch decision time, 50 readers × 200 waiting exams", total=1)
         stress = decision_stress(t, the_day, s, seed)
         progress.advance(step)
-        step = progress.add_task(f"the goal over {len(seeds)} days (seeds {seeds[0]}–{seeds[-1]})", total=len(seeds))
-        check, over_days = seed_check(t, seeds, day, s, m, lambda: progress.advance(step), roster)
+        step = progress.add_task(f"the goal over {len(seeds)} days (seeds {seeds[0]}–{seeds[-1]})"
+                                 + (", with their hindsight bounds" if hindsight_days else ""), total=len(seeds))
+        check, over_days = seed_check(t, seeds, day, s, m, lambda: progress.advance(step), roster,
+                                      hindsight_seconds if hindsight_days else None)
     exams = [x.task for x in the_day.exams]
     title = (f"{t.name}: {len(exams)} exams ready on {day} (seed {seed}; "
              f"{sum(x.priority.value == 'urgent' for x in exams)} urgent), {len({x.rpps for x in the_day.sessions})} "
@@ -363,6 +413,12 @@ def run(json_path: Path | None = None, *, territory: str = "aveyron-pimm", seed:
 
     console.print(f"goal on the day (seed {seed}): {said(g)}")
     console.print(f"goal over the {len(seeds)} days pooled: {said(g_days)}")
+    console.print(hindsight_said(bound, summaries))
+    gaps = hindsight_tally(check) if hindsight_days else None
+    if gaps is not None:
+        console.print(f"hindsight bounds of the {gaps['days']} days with a finite p95 ({gaps['proven']} proven): "
+                      + "; ".join(f"{p} on average {gaps[p]['mean_gap_min']} min above, within 0.5 min of it on "
+                                  f"{gaps[p]['at_bound']} days" for p in ("fifo", "dispatch")))
     u, a = tally["urgent_p95"], tally["all_p95"]
     console.print(f"day by day, dispatch against fifo: urgent p95 better on {u['better']} days, equal on {u['equal']}, "
                   f"worse on {u['worse']}; all p95 better on {a['better']}, equal on {a['equal']}, worse on "
@@ -377,7 +433,8 @@ def run(json_path: Path | None = None, *, territory: str = "aveyron-pimm", seed:
                      "simulation": {k: str(v) if isinstance(v, (date, datetime)) or hasattr(v, "isoformat") else v
                                     for k, v in asdict(m).items()}},
         "policies": summaries, "sensitivity": sensitivity, "decision_stress": stress, "goal": g,
-        "presence": roster_info or "default", "seeds": check,
+        "presence": roster_info or "default", "seeds": check, "hindsight": asdict(bound),
+        "hindsight_days": gaps,
         "days_pooled": {"seeds": list(seeds), "policies": over_days, "goal": g_days, "day_by_day": tally}}
     if json_path:
         json_path.parent.mkdir(parents=True, exist_ok=True)

@@ -132,6 +132,12 @@ class _Eligibility:
         return ok
 
 
+def pooled_eligibility(t: Territory, day: SimDay, settings: ReadingSettings, sim: SimSettings) -> Eligible:
+    """Who may read what on the pooled worklist (FIFO and dispatch), as (task id, session id) → bool."""
+    return _Eligibility(t, day, Policy.FIFO, settings, sim,
+                        {x.task.id: x.task for x in day.exams if x.task.id is not None})
+
+
 def _first_come(now: datetime, waiting: Sequence[DispatchTask], idle: Sequence[Reader], eligible: Eligible,
                 key: Callable[[DispatchTask], tuple[object, ...]]) -> tuple[Assignment, ...]:
     """Tasks in ``key`` order, each taken by the eligible reader idle the longest (free_at = idle since)."""

@@ -464,6 +464,9 @@ def bench(
     weeks: Annotated[int, typer.Option(help="theatre: weeks of waiting cases")] = 1,
     roster: Annotated[bool, typer.Option("--roster/--no-roster", help="reading: radiologists from a roster solved in "
                                                                      "--time-limit seconds (default 30)")] = False,
+    hindsight: Annotated[bool, typer.Option("--hindsight/--no-hindsight", help="reading: the hindsight bound of "
+                                                                           "every pooled day too (CP-SAT, seconds "
+                                                                           "a day)")] = False,
 ) -> None:
     """Run a benchmark: ours beside the baseline (or the best known results), in one run."""
     root = Path(__file__).resolve().parents[3]
@@ -493,7 +496,7 @@ def bench(
         if time_limit is not None and time_limit <= 0:
             raise ValidationError(Problem("--time-limit", "must be positive"))
         run_reading(json_file, territory=territory, seed=seed, seeds=tuple(range(seed, seed + days)),
-                    roster_seconds=(time_limit or 30.0) if roster else None)
+                    roster_seconds=(time_limit or 30.0) if roster else None, hindsight_days=hindsight)
         return
     if time_limit is not None and time_limit <= 0:
         raise ValidationError(Problem("--time-limit", "must be positive"))
