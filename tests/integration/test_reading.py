@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import update
@@ -343,3 +344,35 @@ def test_conventions_decide_remote_reading(world: World) -> None:
     with pytest.raises(PermissionDenied, match="remote reading"):
         reading.claim(world.c.uow(), radiologist(CT_RODEZ), task.id or 0, address=None, now=world.now)
 
+
+
+def test_push_mode_assigns_only_readings_that_end_before_the_readers_duty(world: World) -> None:
+    """Two CT readers free now: one leaves in 10 minutes, the other's duty runs on past midnight
+    (today's row, then tomorrow's until 08:00). An urgent head CT (15 minutes) goes to the one who
+    stays, though the other comes first among equals; with only the one leaving, it waits."""
+    _load(world.c, replace(world.t, reading=replace(world.t.reading, mode=ReadingMode.PUSH)), world.now)
+    local = booking.to_local(world.now, world.t)
+    today, minute = local.date(), local.hour * 60 + local.minute
+    leaving = Shift("rodez", today, "radiologist", 0, min(minute + 10, 24 * 60), MARTY)
+    staying = [Shift("rodez", today, "radiologist", 0, 24 * 60, CT_RODEZ),
+               Shift("rodez", today + timedelta(days=1), "radiologist", 0, 8 * 60, CT_RODEZ)]
+    with world.c.uow() as uow:
+        uow.presence.replace(world.t.id, today - timedelta(days=1), today + timedelta(days=1), [leaving, *staying])
+        t = uow.territories.get(world.t.id)
+        assert t is not None
+        duty = reading.duty_now(uow, t, world.now)
+        uow.commit()
+    assert duty.until[MARTY] - world.now <= timedelta(minutes=10)
+    assert duty.until[CT_RODEZ] == datetime.combine(today + timedelta(days=1), time(8), ZoneInfo(world.t.timezone))
+    urgent = ready(world, "tdm-crane", "rodez", Priority.URGENT)
+    assert _sweep(world, world.now)["assigned"] == 1
+    with world.c.uow() as uow:
+        stored = uow.reading.get(urgent.id or 0)
+    assert stored is not None and stored.claimed_by == CT_RODEZ
+    # only the radiologist who leaves in 10 minutes: the exam is not handed to them
+    with world.c.uow() as uow:
+        uow.presence.replace(world.t.id, today - timedelta(days=1), today + timedelta(days=1), [leaving])
+        uow.reading.save(replace(stored, status=TaskStatus.WAITING, claimed_by=None, claimed_at=None),
+                         expected=TaskStatus.CLAIMED)
+        uow.commit()
+    assert _sweep(world, world.now)["assigned"] == 0

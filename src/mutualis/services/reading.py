@@ -9,8 +9,8 @@ double reading are in ``services/reports.py``.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from mutualis.domain.accounts import Role, User
@@ -40,23 +40,41 @@ PUSH_HORIZON = timedelta(minutes=15)  # push mode hands out what each reader wil
 
 @dataclass(frozen=True)
 class Duty:
-    """Radiologists present now, and where (``None``: on duty away from any site)."""
+    """Radiologists present now, and where (``None``: on duty away from any site); ``until``: when
+    each one's duty ends (their presence rows run on, across midnight too)."""
 
     on_duty: frozenset[str]
     site_of: dict[str, str | None]
+    until: dict[str, datetime] = field(default_factory=dict)
 
 
 AWAY_ROLES = ("remote", "on_call")  # presence rows of a published roster: on duty, away from the site
+_DAY_MIN = 24 * 60
 
 
 def duty_now(uow: UnitOfWork, t: Territory, now: datetime) -> Duty:
-    local = now.astimezone(ZoneInfo(t.timezone))
+    tz = ZoneInfo(t.timezone)
+    local = now.astimezone(tz)
+    today = local.date()
     minute = local.hour * 60 + local.minute
-    shifts = uow.presence.shifts(t.id, [s.id for s in t.sites], local.date(), local.date())
-    now_on = [s for s in shifts if s.rpps and s.start_min <= minute < s.end_min]
-    here: dict[str, str | None] = {s.rpps: None for s in now_on if s.rpps and s.role in AWAY_ROLES}
-    here |= {s.rpps: s.site for s in now_on if s.rpps and s.role == Profession.RADIOLOGIST.value}
-    return Duty(frozenset(here), here)
+    rows = [s for s in uow.presence.shifts(t.id, [s.id for s in t.sites], today, today + timedelta(days=1))
+            if s.rpps and (s.role in AWAY_ROLES or s.role == Profession.RADIOLOGIST.value)]
+    now_on = [s for s in rows if s.day == today and s.start_min <= minute < s.end_min]
+    here: dict[str, str | None] = {s.rpps: None for s in now_on if s.role in AWAY_ROLES}
+    here |= {s.rpps: s.site for s in now_on if s.role == Profession.RADIOLOGIST.value}
+    # each one's rows in minutes from today's midnight; the duty runs on while a row starts by its end
+    spans: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for s in rows:
+        offset = (s.day - today).days * _DAY_MIN
+        spans[s.rpps].append((offset + s.start_min, offset + s.end_min))
+    midnight = datetime.combine(today, time(), tz)
+    until: dict[str, datetime] = {}
+    for rpps in here:
+        end = max(b for a, b in spans[rpps] if a <= minute < b)
+        while (longer := max((b for a, b in spans[rpps] if a <= end < b), default=end)) > end:
+            end = longer
+        until[rpps] = midnight + timedelta(minutes=end)
+    return Duty(frozenset(here), here, until)
 
 
 def reader_of(user: User, t: Territory) -> Practitioner:
@@ -100,8 +118,9 @@ def sweep(uow: UnitOfWork, t: Territory, now: datetime) -> dict[str, int]:
 
 
 def _push(uow: UnitOfWork, t: Territory, now: datetime) -> tuple[int, int]:
-    """Each waiting exam to the eligible radiologist on duty who will finish it soonest
-    (engines/dispatch.py); those they will start within :data:`PUSH_HORIZON` are claimed for them.
+    """Each waiting exam to the eligible radiologist on duty who will finish it soonest, before
+    their duty ends (engines/dispatch.py); those they will start within :data:`PUSH_HORIZON` are
+    claimed for them.
     An urgent exam that would miss its due time pre-empts: it is claimed at once for an eligible
     radiologist reading a routine exam (the first claim they hold), who resumes that one after.
     Returns the exams assigned and the pre-emptions."""
@@ -117,8 +136,9 @@ def _push(uow: UnitOfWork, t: Territory, now: datetime) -> tuple[int, int]:
         if x.status is TaskStatus.CLAIMED and x.claimed_by:
             held[x.claimed_by] += int(t.reading.minutes_for(x.modality.value))
             holding[x.claimed_by].append(x)
-    readers = [dispatch.Reader(rpps, now + timedelta(minutes=held[rpps]), person=rpps, minutes_today=held[rpps])
-               for rpps in sorted(people)]
+    # free after what they hold; a reading must end before their duty does
+    readers = [dispatch.Reader(rpps, now + timedelta(minutes=held[rpps]), duty.until.get(rpps), person=rpps,
+                               minutes_today=held[rpps]) for rpps in sorted(people)]
     running = []  # what each reader is reading now: the claim they took first (an urgent exam may interrupt it)
     for rpps, xs in sorted(holding.items()):
         if rpps in people:
