@@ -72,8 +72,10 @@ def hindsight_said(bound: Hindsight, summaries: dict[str, dict[str, Any]]) -> st
         return f"hindsight bound of the day: p95 is an unread exam under any schedule ({bound.unreadable} unreadable)"
     value = (f"{bound.p95_min:.1f} (proven)" if bound.proven else
              f"between {_tenths(bound.lower_min)} and {_tenths(bound.p95_min)} (not proven in {bound.seconds:g} s)")
+    late = ", ".join(f"{p} {summaries[p]['rows']['urgent']['late']}" for p in ("silo", "fifo", "dispatch"))
     return (f"hindsight bound of the day: knowing every arrival and reading time in advance, the best schedule "
-            f"without interruptions reaches an all-exam p95 of {value}; reached: {reached}")
+            f"without interruptions reaches an all-exam p95 of {value}; reached: {reached}. Urgent exams late: at "
+            f"least {bound.urgent_late_lower} of {bound.urgent}; under {late}")
 
 
 def _tenths(v: float | None) -> str:
@@ -294,23 +296,28 @@ VARIANTS: dict[str, tuple[Policy, DispatchRules | None, bool | None, bool]] = {
 def hindsight_tally(check: dict[str, dict[str, Any]], policies: Sequence[str] = ("fifo", "dispatch")
                     ) -> dict[str, Any]:
     """Per policy, over the days whose bound is known (both finite): the mean gap of its all-exam p95
-    above the day's hindsight bound, and the days within 0.5 minute of it."""
+    above the day's hindsight bound, and the days within 0.5 minute of it; over every day, the
+    urgent exams late under each policy beside the fewest a schedule knowing the day leaves late."""
     days = [c for c in check.values() if (c.get("hindsight") or {}).get("p95_min") is not None
             and all(c[p]["all_p95"] is not None for p in policies)]
-    out: dict[str, Any] = {"days": len(days), "proven": sum(c["hindsight"]["proven"] for c in days)}
+    bounded = [c for c in check.values() if c.get("hindsight")]
+    out: dict[str, Any] = {"days": len(days), "proven": sum(c["hindsight"]["proven"] for c in days),
+                           "urgent_late_at_least": sum(c["hindsight"]["urgent_late_lower"] for c in bounded),
+                           "urgent_late_best_found": sum(c["hindsight"]["urgent_late"] or 0 for c in bounded)}
     for p in policies:
         gaps = [c[p]["all_p95"] - c["hindsight"]["p95_min"] for c in days]
         out[p] = {"mean_gap_min": round(sum(gaps) / len(gaps), 1) if gaps else None,
-                  "at_bound": sum(g <= 0.5 for g in gaps)}
+                  "at_bound": sum(g <= 0.5 for g in gaps), "urgent_late": sum(c[p]["urgent_late"] for c in bounded)}
     return out
 
 
 def _bound(h: dict[str, Any] | None) -> str:
     if not h:
         return "–"
+    late = f" ({h['urgent_late_lower']})"
     if h["p95_min"] is None:
-        return "unread" if h["lower_min"] is None else f"≥ {h['lower_min']:.1f}"
-    return f"{h['p95_min']:.1f}" if h["proven"] else f"{h['lower_min']:.1f}–{h['p95_min']:.1f}"
+        return ("unread" if h["lower_min"] is None else f"≥ {h['lower_min']:.1f}") + late
+    return (f"{h['p95_min']:.1f}" if h["proven"] else f"{h['lower_min']:.1f}–{h['p95_min']:.1f}") + late
 
 
 def seeds_table(check: dict[str, dict[str, Any]]) -> Table:
@@ -318,8 +325,9 @@ def seeds_table(check: dict[str, dict[str, Any]]) -> Table:
                         "stopped]")
     names = ("silo", "fifo", "dispatch", *VARIANTS)
     bounds = any("hindsight" in c for c in check.values())
-    for col in ("seed", *(n.replace("_", " ") for n in names), *(("hindsight all p95",) if bounds else ()),
-                "urgent in due", "beats both: urgent p95 · all p95", "the same, other work stops"):
+    hind = ("hindsight: all p95 (urgent late)",) if bounds else ()
+    for col in ("seed", *(n.replace("_", " ") for n in names), *hind, "urgent in due",
+                "beats both: urgent p95 · all p95", "the same, other work stops"):
         table.add_column(col, justify="right")
 
     def verdict(g: dict[str, Any]) -> str:
@@ -418,7 +426,10 @@ def run(json_path: Path | None = None, *, territory: str = "aveyron-pimm", seed:
     if gaps is not None:
         console.print(f"hindsight bounds of the {gaps['days']} days with a finite p95 ({gaps['proven']} proven): "
                       + "; ".join(f"{p} on average {gaps[p]['mean_gap_min']} min above, within 0.5 min of it on "
-                                  f"{gaps[p]['at_bound']} days" for p in ("fifo", "dispatch")))
+                                  f"{gaps[p]['at_bound']} days" for p in ("fifo", "dispatch"))
+                      + f". Urgent exams late over the {len(seeds)} days: at least {gaps['urgent_late_at_least']} "
+                        f"knowing the days; fifo {gaps['fifo']['urgent_late']}, dispatch "
+                        f"{gaps['dispatch']['urgent_late']}")
     u, a = tally["urgent_p95"], tally["all_p95"]
     console.print(f"day by day, dispatch against fifo: urgent p95 better on {u['better']} days, equal on {u['equal']}, "
                   f"worse on {u['worse']}; all p95 better on {a['better']}, equal on {a['equal']}, worse on "

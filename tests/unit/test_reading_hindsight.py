@@ -31,9 +31,10 @@ def _at(hour: int, minute: int = 0) -> datetime:
     return datetime(2026, 11, 24, hour, minute)
 
 
-def _mri(t: Territory, i: int, ready: datetime, minutes: float = 10.0, performer: str | None = None) -> SimExam:
+def _mri(t: Territory, i: int, ready: datetime, minutes: float = 10.0, performer: str | None = None,
+         priority: Priority = Priority.OUTPATIENT) -> SimExam:
     exam = next(x for x in t.exams if x.code == "irm-encephale")
-    task = new_task(None, f"T{i}", exam, "rodez", Priority.OUTPATIENT, ready, TEN_MIN_MR, id=i)
+    task = new_task(None, f"T{i}", exam, "rodez", priority, ready, TEN_MIN_MR, id=i)
     return SimExam(task, minutes, performer, ready + timedelta(minutes=minutes) if performer else None)
 
 
@@ -56,6 +57,7 @@ def test_one_reader_reads_one_exam_at_a_time(aveyron: Territory) -> None:
     day = _day([_mri(aveyron, 0, _at(8)), _mri(aveyron, 1, _at(8))], [_session(MR_CT, _at(8), _at(12))])
     h = hindsight(aveyron, day, TEN_MIN_MR, SIM, 10)
     assert (h.p95_min, h.proven, h.exams, h.above, h.unreadable) == (20.0, True, 2, 0, 0)
+    assert (h.urgent, h.urgent_late, h.urgent_late_lower) == (0, 0, 0)
     two = _day(list(day.exams), [*day.sessions, _session(MR_CT_2, _at(8), _at(12))])
     assert hindsight(aveyron, two, TEN_MIN_MR, SIM, 10).p95_min == 10.0
 
@@ -90,3 +92,20 @@ def test_never_above_fifo_on_a_generated_day(aveyron: Territory, communes: dict[
     assert h.p95_min <= fifo
     unread = sum(r.end is None for r in run.readings if r.task.kind is not TaskKind.SCREENING_L2)
     assert h.unreadable <= unread
+    late = sum(not r.on_time for r in run.readings if r.task.priority is Priority.URGENT)
+    assert h.urgent_late is not None and h.urgent_late_lower <= h.urgent_late <= late
+
+
+def test_the_fewest_urgent_exams_late(aveyron: Territory) -> None:
+    # three urgent MRIs of 25 actual minutes at 08:00 (due 09:00), one reader: the third ends at 09:15
+    urgent = [_mri(aveyron, i, _at(8), 25.0, priority=Priority.URGENT) for i in range(3)]
+    day = _day(urgent, [_session(MR_CT, _at(8), _at(12))])
+    h = hindsight(aveyron, day, TEN_MIN_MR, SIM, 10)
+    assert (h.urgent, h.urgent_late, h.urgent_late_lower) == (3, 1, 1)
+    # a second reader from 08:30: all three in time
+    two = _day(urgent, [*day.sessions, _session(MR_CT_2, _at(8, 30), _at(12))])
+    assert hindsight(aveyron, two, TEN_MIN_MR, SIM, 10).urgent_late == 0
+    # a routine MRI does not count, however late: the percentile is 75 min (its end at 09:15)
+    mixed = _day([*urgent[:2], _mri(aveyron, 2, _at(8), 25.0)], list(day.sessions))
+    h = hindsight(aveyron, mixed, TEN_MIN_MR, SIM, 10)
+    assert (h.urgent, h.urgent_late, h.p95_min) == (2, 0, 75.0)
