@@ -13,7 +13,7 @@ from mutualis.domain.reading_settings import ReadingSettings, TaskKind
 from mutualis.domain.territory import Commune, Territory
 from mutualis.engines.reading_day import Session, SimDay, SimExam, SimSettings, build_day
 from mutualis.engines.reading_hindsight import allowed_above, hindsight
-from mutualis.engines.reading_sim import Policy, percentile, simulate
+from mutualis.engines.reading_sim import Policy, percentile, simulate, summarise
 from tests.conftest import ROOT
 
 DAY = date(2026, 11, 24)
@@ -109,3 +109,13 @@ def test_the_fewest_urgent_exams_late(aveyron: Territory) -> None:
     mixed = _day([*urgent[:2], _mri(aveyron, 2, _at(8), 25.0)], list(day.sessions))
     h = hindsight(aveyron, mixed, TEN_MIN_MR, SIM, 10)
     assert (h.urgent, h.urgent_late, h.p95_min) == (2, 0, 75.0)
+
+
+def test_an_urgent_exam_not_yet_due_at_the_end_is_carried_over_not_late(aveyron: Territory) -> None:
+    # ready at 22:50, due 23:50, after the day's end (23:00); no session left: carried over, as summarise counts it
+    day = _day([_mri(aveyron, 0, _at(22, 50), priority=Priority.URGENT)], [_session(MR_CT, _at(8), _at(12))])
+    h = hindsight(aveyron, day, TEN_MIN_MR, SIM, 10)
+    assert (h.urgent, h.urgent_late, h.unreadable) == (1, 0, 1)
+    run = simulate(aveyron, day, Policy.FIFO, TEN_MIN_MR, SIM)
+    urgent = summarise(run, day)["rows"]["urgent"]
+    assert isinstance(urgent, dict) and (urgent["late"], urgent["carried_over"]) == (0, 1)

@@ -184,22 +184,26 @@ def hindsight(t: Territory, day: SimDay, settings: ReadingSettings | None = None
 
 def _fewest_urgent_late(t: Territory, day: SimDay, s: ReadingSettings, m: SimSettings, time_limit: float,
                         workers: int) -> tuple[int | None, int, float, int]:
-    """The fewest urgent first readings read after their due time or left unread, its proven lower
-    bound, the seconds it took and the urgent exams counted."""
+    """The fewest urgent first readings read after their due time or left unread past it (as the
+    simulation counts them late), its proven lower bound, the seconds it took and the urgent exams
+    counted."""
     model = cp_model.CpModel()
     reads, _ = _schedule(model, t, day, s, m)
+    day_end = (day.end - day.start) / timedelta(minutes=1) * _TENTHS
     late: list[cp_model.IntVar | int] = []
     for r in reads:
         if r.exam.task.priority is not Priority.URGENT:
             continue
+        carried = r.due > day_end  # unread at the end, not yet due: carried over, not late (summarise)
         if r.turnaround is not None:
             late.append(int(r.ready + r.turnaround > r.due))
         elif r.end is None or r.unread is None:
-            late.append(1)
+            late.append(int(not carried))
         else:
             x = model.new_bool_var("")
-            model.add_implication(r.unread, x)
-            model.add(r.end <= r.due).only_enforce_if(~x)
+            if not carried:
+                model.add_implication(r.unread, x)
+            model.add(r.end <= r.due).only_enforce_if([~x, ~r.unread])
             late.append(x)
     model.minimize(sum(late))
     solver, found, _ = _solve(model, time_limit, workers)
