@@ -7,9 +7,10 @@ reading done), share read within due time, late and carried-over exams, the work
 across radiologists and the decision time per event. Then a sensitivity run with every reading
 time multiplied (the reading minutes are assumptions), and the dispatch decision time on a
 larger state: 50 readers (the territory's radiologists, five times) × 200 waiting exams, and the
-goal on more days, seeds 1–28 by default, each day and pooled (beside the three policies: dispatch without pre-emption, dispatch with strict
-urgent-first order, FIFO with the same pre-emption as dispatch, and dispatch and FIFO when an
-urgent exam may also take a radiologist out of other work, ``SimSettings.urgent_stops_other_work``).
+goal on more days, seeds 1–28 by default, each day and pooled (beside the three policies:
+dispatch without pre-emption, dispatch with strict urgent-first order, FIFO with the same
+pre-emption as dispatch, and dispatch and FIFO when an urgent exam may also take a radiologist
+out of other work, ``SimSettings.urgent_stops_other_work``).
 
 Beside them, the hindsight bounds of the day (engines/reading_hindsight.py): the lowest 95th
 percentile, and the fewest urgent exams late, that a schedule without interruptions knowing

@@ -46,7 +46,7 @@ from mutualis.domain.orders import Priority
 from mutualis.domain.reading_settings import ReadingSettings, TaskKind
 from mutualis.domain.territory import Territory
 from mutualis.engines.reading_day import SimDay, SimExam, SimSettings
-from mutualis.engines.reading_sim import pooled_eligibility
+from mutualis.engines.reading_sim import nearest_rank, pooled_eligibility
 
 _TENTHS = 10  # model time unit: 1/10 minute
 
@@ -84,13 +84,16 @@ class _Read:
     due: int
     turnaround: int | None = None
     end: cp_model.IntVar | None = None
-    unread: cp_model.IntVar | None = None
+    unread: cp_model.IntVar | None = None  # set with ``end``
+
+    @property
+    def unreadable(self) -> bool:
+        return self.turnaround is None and self.end is None
 
 
 def allowed_above(n: int, q: float = 0.95) -> int:
     """How many of ``n`` values lie above the nearest-rank q-quantile (reading_sim.percentile)."""
-    rank = min(n - 1, max(0, round(q * n + 0.5) - 1))
-    return n - 1 - rank
+    return n - 1 - nearest_rank(n, q)
 
 
 def _schedule(model: cp_model.CpModel, t: Territory, day: SimDay, s: ReadingSettings, m: SimSettings
@@ -155,7 +158,7 @@ def hindsight(t: Territory, day: SimDay, settings: ReadingSettings | None = None
     model = cp_model.CpModel()
     reads, horizon = _schedule(model, t, day, s, m)
     n, allowed = len(reads), allowed_above(len(reads))
-    unreadable = sum(r.turnaround is None and r.end is None for r in reads)
+    unreadable = sum(r.unreadable for r in reads)
     v = model.new_int_var(0, horizon, "V")
     above = []
     for r in reads:
@@ -163,7 +166,7 @@ def hindsight(t: Territory, day: SimDay, settings: ReadingSettings | None = None
         above.append(late)
         if r.turnaround is not None:
             model.add(v >= r.turnaround).only_enforce_if(~late)
-        elif r.end is None or r.unread is None:
+        elif r.end is None or r.unread is None:  # unreadable
             model.add(late == 1)
         else:
             model.add_implication(r.unread, late)
@@ -197,7 +200,7 @@ def _fewest_urgent_late(t: Territory, day: SimDay, s: ReadingSettings, m: SimSet
         carried = r.due > day_end  # unread at the end, not yet due: carried over, not late (summarise)
         if r.turnaround is not None:
             late.append(int(r.ready + r.turnaround > r.due))
-        elif r.end is None or r.unread is None:
+        elif r.end is None or r.unread is None:  # unreadable
             late.append(int(not carried))
         else:
             x = model.new_bool_var("")

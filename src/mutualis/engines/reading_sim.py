@@ -357,12 +357,16 @@ def simulate(t: Territory, day: SimDay, policy: Policy, settings: ReadingSetting
 # ---------------------------------------------------------------- summaries
 
 
+def nearest_rank(n: int, q: float) -> int:
+    """The index, in ``n`` sorted values, of their nearest-rank q-quantile (0–1)."""
+    return min(n - 1, max(0, round(q * n + 0.5) - 1))
+
+
 def percentile(values: Sequence[float], q: float) -> float:
     """Nearest-rank q-quantile (0–1); NaN when empty; inf counts (unread exams) as the longest."""
     if not values:
         return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered) + 0.5) - 1))]
+    return sorted(values)[nearest_rank(len(values), q)]
 
 
 ROWS = ("urgent", "inpatient", "outpatient", "screening", "screening_l2", "all")
