@@ -289,6 +289,7 @@ def day_tally(check: dict[str, dict[str, Any]], policy: str = "dispatch", agains
 VARIANTS: dict[str, tuple[Policy, DispatchRules | None, bool | None, bool]] = {
     "dispatch_greedy": (Policy.DISPATCH, DispatchRules(lookahead=0), None, False),
     "dispatch_strict": (Policy.DISPATCH, STRICT, None, False),
+    "dispatch_no_pause": (Policy.DISPATCH, DispatchRules(pause_urgent=False), None, False),
     "fifo_preemption": (Policy.FIFO, None, True, False),
     "dispatch_other_work": (Policy.DISPATCH, None, None, True),
     "fifo_preemption_other_work": (Policy.FIFO, None, True, True),

@@ -27,6 +27,7 @@ from mutualis.engines.dispatch import (
     dispatch_task,
     resumed_task,
     solve,
+    stretch,
 )
 from mutualis.engines.dispatch_validate import assignment_problems
 
@@ -368,3 +369,38 @@ def test_plans_with_readings_in_progress_pass_the_validator() -> None:
         assert assignment_problems(full, solution) == []
         seen += len(solution.interruptions)
     assert seen > 0
+
+
+# ---------------------------------------------------------------- breaks (performing, other work)
+
+
+def test_a_reading_pauses_over_the_breaks_it_spans_or_waits_for_a_gap() -> None:
+    breaks = [(10.0, 20.0), (30.0, 40.0)]
+    assert stretch(0.0, 5.0, breaks, 2.0) == (0.0, 5.0)
+    assert stretch(5.0, 10.0, breaks, 2.0) == (5.0, 27.0)  # 5 read, the break, 2 to get back, 5 more
+    assert stretch(5.0, 30.0, breaks, 2.0) == (5.0, 59.0)  # two breaks: 5 + 10 + 19 read = 30 + 2 × 2
+    assert stretch(5.0, 10.0, breaks, 2.0, pause=False) == (20.0, 30.0)  # the first gap it fits in
+    assert stretch(12.0, 3.0, breaks, 2.0) == stretch(12.0, 3.0, breaks, 2.0, pause=False) == (20.0, 23.0)
+
+
+def test_only_an_urgent_exam_near_its_due_time_is_read_across_a_break() -> None:
+    # "a" is free now, then in an ultrasound list from 5 to 20 minutes from now; "b" is free in 30
+    a = Reader("a", NOW, breaks=((NOW + timedelta(minutes=5), NOW + timedelta(minutes=20)),))
+    readers = [a, _reader("b", free_in=30)]
+    at = lambda m: NOW + timedelta(minutes=m)  # noqa: E731
+    urgent = _task(9, Priority.URGENT, minutes=15, due_in=timedelta(minutes=40))  # latest start in 25 min
+    got = _by_task(_plan([urgent], readers)[1])[9]
+    assert (got.reader, got.start, got.end) == ("a", NOW, at(32))  # 5 before, 15 paused, 2 + 10 after
+    for task, rules in ((_task(1, minutes=15), None),  # routine: after the break, in one stretch
+                        (_task(9, Priority.URGENT, minutes=15, due_in=timedelta(hours=1)), None),  # not yet near
+                        (urgent, DispatchRules(pause_urgent=False)), (urgent, STRICT)):
+        got = _by_task(_plan([task], readers, rules=rules)[1])[task.id]
+        assert (got.reader, got.start, got.end) == ("a", at(20), at(35)), (task, rules)
+    # the validator: a routine reading across the break, one starting in it, one of the wrong length
+    routine = _task(1, minutes=15)
+    instance = DispatchInstance(NOW, [routine, _task(2, minutes=5)], [a], {1: {"a"}, 2: {"a"}})
+    bad = Solution((Assignment(1, "a", NOW, at(32)), Assignment(2, "a", at(40), at(46))), ())
+    reasons = " | ".join(str(p) for p in assignment_problems(instance, bad))
+    assert "across a break" in reasons and "lasts 6" in reasons
+    late = Solution((Assignment(2, "a", at(10), at(15)), Assignment(1, "a", at(20), at(35))), ())
+    assert "starts in a break" in str(assignment_problems(instance, late))

@@ -45,9 +45,11 @@ def test_the_day_has_exams_of_every_priority_ready_on_that_day(day: SimDay) -> N
     assert [x.task.id for x in day.exams] == list(range(len(day.exams)))
     performed = [x for x in day.exams if x.performer]
     assert performed and all(x.task.modality.value in ("US", "CT") for x in performed)
-    for s in day.sessions:  # performing blocks are not reading time
-        assert s.start < s.end
-        assert not any(a < s.end and s.start < b for a, b in day.blocked.get(s.rpps, ()))
+    for s in day.sessions:  # performing and other-work blocks are the sessions' breaks, not reading time
+        assert s.start < s.end and s.stretches
+        blocks = day.blocked.get(s.rpps, ())
+        assert all(any(x <= a and b <= y for x, y in s.breaks) for a, b in blocks if s.start <= a and b <= s.end)
+        assert not any(a < y and x < b for x, y in s.stretches for a, b in blocks)
 
 
 def test_same_arrivals_and_reading_times_for_every_policy(day: SimDay, runs: dict[Policy, PolicyRun]) -> None:
@@ -94,11 +96,14 @@ def test_every_reading_keeps_the_rules(aveyron: Territory, day: SimDay, runs: di
                 where = [s for s in day.sessions if s.rpps == reader and s.start <= start < s.end]
                 assert len(where) == 1, (policy, r)
                 session = where[0]
+                assert not any(x <= start < y for x, y in session.breaks), (policy, r)  # never in a block
                 assert may_read(people[reader], r.task, aveyron, on_duty, session.site) is None, (policy, r)
                 if policy is Policy.SILO and not session.on_call:
                     assert session.site == r.task.site
                 if session.on_call:
                     assert r.task.priority.value == "urgent"
+            if policy is not Policy.DISPATCH:  # neither interrupted nor paused across a block
+                assert r.pieces == (), (policy, r)
             if r.task.kind is TaskKind.SCREENING_L2:
                 l1 = first_reader[r.task.accession]
                 assert r.reader != l1 and l1 in r.task.excluded and r.reader not in r.task.excluded
@@ -253,6 +258,23 @@ def test_never_an_urgent_reading_nor_a_performing_block_nor_other_work_by_defaul
     stops = simulate(aveyron, other, Policy.DISPATCH, SLOW_MR, replace(SIM, urgent_stops_other_work=True))
     assert stops.other_work_stopped == 1 and stops.other_work_lost_min == pytest.approx(15)
     assert (_by_id(stops)[1].reader, _by_id(stops)[1].start) == (MR_CT, _at(8, 5)) and _by_id(stops)[1].on_time
+
+
+def test_an_urgent_exam_near_its_due_time_is_read_across_a_block_under_dispatch(aveyron: Territory) -> None:
+    # MR_CT is on site from 08:00, in other work from 08:05 to 08:27; the urgent CT waited since 07:40
+    block = (_at(8, 5), _at(8, 27))
+    session = replace(_session(MR_CT, _at(8), _at(12)), breaks=(block,))
+    day = _hand_day([_exam(aveyron, 0, "tdm-crane", Priority.URGENT, _at(7, 40), 15)], [session], {MR_CT: (block,)})
+    run = simulate(aveyron, day, Policy.DISPATCH, SLOW_MR, SIM)
+    got = _by_id(run)[0]
+    # 5 minutes read, paused over the block, 2 to get back into it and the 10 left: due 08:40, read 08:39
+    assert got.pieces == ((MR_CT, _at(8), _at(8, 5)), (MR_CT, _at(8, 27), _at(8, 39))) and got.on_time
+    assert run.interruptions == 0 and run.minutes_by_reader[MR_CT] == pytest.approx(15 + 2)
+    for policy in (Policy.FIFO, Policy.SILO):  # a reading starts only if it fits before the block: late
+        late = _by_id(simulate(aveyron, day, policy, SLOW_MR, SIM))[0]
+        assert (late.start, late.end, late.pieces) == (_at(8, 27), _at(8, 42), ()) and not late.on_time
+    no_pause = _by_id(simulate(aveyron, day, Policy.DISPATCH, SLOW_MR, SIM, DispatchRules(pause_urgent=False)))[0]
+    assert (no_pause.start, no_pause.end) == (_at(8, 27), _at(8, 42))
 
 
 def test_days_pooled_add_up_and_the_tally_counts_days(day: SimDay, runs: dict[Policy, PolicyRun]) -> None:

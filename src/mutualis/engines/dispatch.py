@@ -6,8 +6,12 @@ instance (:class:`DispatchInstance`) → :func:`solve` → :class:`Solution`, an
 Rules, for a task ``t`` of ``m`` expected minutes given to reader ``r``:
 - ``r`` is eligible for ``t`` (precomputed sets, or a callable; eligibility is
   :func:`mutualis.domain.reading.may_read`, decided by the caller);
-- it starts at ``max(now, t.ready_at, r.free_at)`` (after ``r``'s earlier assignments) and ends
-  ``m`` minutes later, by ``r.until`` when the reader has an end (end of shift);
+- it starts at ``max(now, t.ready_at, r.free_at)`` (after ``r``'s earlier assignments), out of
+  the reader's ``breaks`` (performing, other work: the first stretch between them it fits in),
+  and ends ``m`` minutes later, by ``r.until`` when the reader has an end (end of shift);
+- except an urgent task whose latest start is ``DispatchRules.critical`` minutes away or less
+  (``pause_urgent``): it may start before a break and pause over it, ending ``m`` minutes of
+  reading plus ``resume_minutes`` per break later (:func:`stretch`), when that ends it sooner;
 - a person never reads two tasks at once (several readers may be one person's successive
   sessions: they must not overlap, and each but the last has an ``until``).
 Order (:class:`DispatchRules`, :func:`order_key`): by default oldest first, except that a task
@@ -101,10 +105,46 @@ class Reader:
     until: datetime | None = None  # a reading must end by then
     person: str = ""  # RPPS; "" = the id
     minutes_today: float = 0.0
+    # stretches of other work within the session (sorted, disjoint): a reading pauses over them
+    breaks: tuple[tuple[datetime, datetime], ...] = ()
 
     @property
     def who(self) -> str:
         return self.person or self.id
+
+
+def stretch(start: float, minutes: float, breaks: Sequence[tuple[float, float]], resume: float,
+            pause: bool = True) -> tuple[float, float]:
+    """(start, end) of ``minutes`` of reading from ``start`` on, between ``breaks`` (sorted,
+    disjoint; any unit): it starts after a break it falls in; with ``pause`` it pauses over the
+    breaks it spans, each adding ``resume``; without, it starts in the first gap it fits in."""
+    t, left, begun = start, minutes, -math.inf
+    for a, b in breaks:
+        if b <= t:
+            continue
+        if a <= t:  # in a break: not before its end
+            t = b
+            continue
+        if t + left <= a:
+            break
+        if not pause:
+            t = b
+            continue
+        if begun == -math.inf:
+            begun = t
+        left += resume - (a - t)
+        t = b
+    return (t if begun == -math.inf else begun), t + left
+
+
+def reading_span(reader: Reader, start: datetime, minutes: float, resume: float,
+                 pause: bool = True) -> tuple[datetime, datetime]:
+    """When ``reader`` reads ``minutes`` from ``start`` on, between their breaks (:func:`stretch`)."""
+    if not reader.breaks:
+        return start, start + timedelta(minutes=minutes)
+    a, b = stretch(0.0, minutes, [((x - start) / _MINUTE, (y - start) / _MINUTE) for x, y in reader.breaks], resume,
+                   pause)
+    return start + timedelta(minutes=a), start + timedelta(minutes=b)
 
 
 @dataclass(frozen=True)
@@ -189,7 +229,10 @@ class DispatchRules:
       order); ``lookahead_budget``: rollouts per decision at most; ``lookahead_horizon``: the
       minutes a task no reader can take in the rollout is counted as waiting still;
       ``lookahead_plan``: the minutes ahead whose sessions a caller gives (the simulation);
-      ``urgent_weight`` and ``tail_power``: the rollout's score, Σ weight × turnaround^power.
+      ``urgent_weight`` and ``tail_power``: the rollout's score, Σ weight × turnaround^power;
+    - ``pause_urgent``: an urgent task whose latest start is ``critical`` minutes away or less
+      may be read across a reader's break (paused over it, ``resume_minutes`` more after it)
+      when that ends it sooner; any other task is read in one stretch between breaks.
     """
 
     head_start: Mapping[Priority, float] = field(default_factory=lambda: dict(DEFAULT_HEAD_START))
@@ -205,11 +248,12 @@ class DispatchRules:
     lookahead_plan: float = 240.0
     urgent_weight: float = 2.0
     tail_power: float = 4.0
+    pause_urgent: bool = True
 
 
 DEFAULT_HEAD_START: Mapping[Priority, float] = {p: 0.0 for p in Priority}
 STRICT = DispatchRules(head_start={p: 0.0 for p in Priority}, critical=math.inf, keep_scarce=False, best_fit=False,
-                       lookahead=0)
+                       lookahead=0, pause_urgent=False)
 
 
 def order_key(task: DispatchTask, now: datetime | None = None,
@@ -240,29 +284,38 @@ def _candidates(eligible: Eligibility, task: int, ids: Sequence[str], index: Map
 @dataclass
 class _Board:
     """The readers as :func:`solve` plans on them, in minutes after now: when each is free, when
-    its reading must end, the person behind it and their minutes today (copied for a rollout)."""
+    its reading must end, its breaks, the person behind it and their minutes today (copied for a
+    rollout)."""
 
     now: datetime
     ids: list[str]
     index: dict[str, int]
     free: list[float]
     until: list[float]
+    breaks: list[tuple[tuple[float, float], ...]]
+    resume: float
+    pause_within: float  # DispatchRules.critical when urgent tasks may pause, else -inf
     person: list[str]
     siblings: dict[str, list[int]]  # a person's sessions
     load: dict[str, float]
 
     @classmethod
-    def of(cls, instance: DispatchInstance) -> _Board:
+    def of(cls, instance: DispatchInstance, pause_within: float = -math.inf) -> _Board:
         now, readers = instance.now, instance.readers
         load: dict[str, float] = {}
         siblings: dict[str, list[int]] = {}
         for i, x in enumerate(readers):
             load[x.who] = max(load.get(x.who, 0.0), x.minutes_today)
             siblings.setdefault(x.who, []).append(i)
-        return cls(now, [x.id for x in readers], {x.id: i for i, x in enumerate(readers)},
-                   [max(0.0, (x.free_at - now) / _MINUTE) for x in readers],
-                   [math.inf if x.until is None else (x.until - now) / _MINUTE + 1e-9 for x in readers],
-                   [x.who for x in readers], siblings, load)
+        breaks = [tuple(((a - now) / _MINUTE, (b - now) / _MINUTE) for a, b in x.breaks if b > now) for x in readers]
+        board = cls(now, [x.id for x in readers], {x.id: i for i, x in enumerate(readers)},
+                    [max(0.0, (x.free_at - now) / _MINUTE) for x in readers],
+                    [math.inf if x.until is None else (x.until - now) / _MINUTE + 1e-9 for x in readers],
+                    breaks, instance.resume_minutes, pause_within, [x.who for x in readers], siblings, load)
+        for i, b in enumerate(breaks):  # free after a break it falls in
+            if b:
+                board.free[i] = stretch(board.free[i], 0.0, b, 0.0)[0]
+        return board
 
     def copy(self) -> _Board:
         return replace(self, free=list(self.free), load=dict(self.load))
@@ -270,15 +323,30 @@ class _Board:
     def ready(self, task: DispatchTask) -> float:
         return max(0.0, (task.ready_at - self.now) / _MINUTE)
 
+    def pauses(self, task: DispatchTask) -> bool:
+        """Whether ``task`` may be read across a break: an urgent task whose latest start (due
+        time minus its minutes) is ``pause_within`` minutes away or less."""
+        latest = (task.due_at - self.now) / _MINUTE - task.minutes
+        return task.priority is Priority.URGENT and latest <= self.pause_within
+
+    def span(self, i: int, start: float, task: DispatchTask) -> tuple[float, float]:
+        """Start and end of ``task`` read by reader ``i`` from ``start`` on (its breaks)."""
+        b, m = self.breaks[i], task.minutes_for(self.person[i])
+        return stretch(start, m, b, self.resume, self.pauses(task)) if b else (start, start + m)
+
+    def gap_end(self, i: int, t: float) -> float:
+        """When reader ``i``'s stretch of reading at ``t`` ends: its next break, or its end."""
+        return next((a for a, _ in self.breaks[i] if a >= t), self.until[i])
+
     def take(self, i: int, end: float, m: float) -> None:
-        """Reader ``i`` reads from ``end - m`` to ``end``; the person's other sessions wait for it."""
+        """Reader ``i`` reads ``m`` minutes, until ``end``; the person's other sessions wait for it."""
         self.free[i] = end
         self.load[self.person[i]] += m
         for j in self.siblings[self.person[i]]:
             self.free[j] = max(self.free[j], end)
 
 
-# a task placed on a reader: (task, reader index, end, minutes), in minutes after now
+# a task placed on a reader: (task, reader index, start, end), in minutes after now
 _Placed = tuple[DispatchTask, int, float, float]
 
 
@@ -290,7 +358,7 @@ def solve(instance: DispatchInstance, rules: DispatchRules | None = None) -> Sol
     rollout when ``rules.lookahead``), then the greedy soonest-end assignment of the rest."""
     r = rules or DispatchRules()
     now = instance.now
-    board = _Board.of(instance)
+    board = _Board.of(instance, r.critical if r.pause_urgent else -math.inf)
     assignments: list[Assignment] = []
     tasks = list(instance.tasks)
     interruptions: tuple[Interruption, ...] = ()
@@ -302,8 +370,8 @@ def solve(instance: DispatchInstance, rules: DispatchRules | None = None) -> Sol
     if r.lookahead > 0:
         ordered = _look_ahead(ordered, candidates, board, r, now, placed)
     unassigned = _greedy(ordered, candidates, board, r, placed)
-    assignments += [Assignment(t.id, board.ids[i], now + timedelta(minutes=end - m), now + timedelta(minutes=end))
-                    for t, i, end, m in placed]
+    assignments += [Assignment(t.id, board.ids[i], now + timedelta(minutes=start), now + timedelta(minutes=end))
+                    for t, i, start, end in placed]
     return Solution(tuple(assignments), tuple(unassigned), interruptions)
 
 
@@ -311,7 +379,7 @@ def _greedy(ordered: Sequence[DispatchTask], candidates: Mapping[int, Sequence[i
             r: DispatchRules, placed: list[_Placed]) -> list[int]:
     """Each task in turn on the reader who ends it soonest (ties: :class:`DispatchRules`); the
     placements are appended to ``placed``, the tasks no reader can take are returned."""
-    free, until, person, load, ids = board.free, board.until, board.person, board.load, board.ids
+    free, until, person, load, ids, breaks = board.free, board.until, board.person, board.load, board.ids, board.breaks
     # how much the waiting tasks need each reader free now (each task spreads one unit)
     need = [0.0] * len(free)
     spread: dict[int, list[int]] = {}
@@ -323,23 +391,28 @@ def _greedy(ordered: Sequence[DispatchTask], candidates: Mapping[int, Sequence[i
     unassigned: list[int] = []
     for task in ordered:
         ready = board.ready(task)
-        best, best_key, best_m = -1, (math.inf, 0.0, 0.0, 0.0, ""), 0.0
+        best, best_key, best_m, best_start = -1, (math.inf, 0.0, 0.0, 0.0, ""), 0.0, 0.0
         for i in candidates[task.id]:
             f = free[i]
             m = task.minutes_for(person[i]) if task.owner else task.minutes
-            end = (f if f > ready else ready) + m
+            start = f if f > ready else ready
+            if breaks[i]:
+                start, end = stretch(start, m, breaks[i], board.resume, board.pauses(task))
+            else:
+                end = start + m
             if end > until[i] or end > best_key[0]:
                 continue
-            key = (end, need[i] if r.keep_scarce else 0.0, until[i] if r.best_fit else 0.0, load[person[i]], ids[i])
+            fit = (board.gap_end(i, end) if breaks[i] else until[i]) if r.best_fit else 0.0
+            key = (end, need[i] if r.keep_scarce else 0.0, fit, load[person[i]], ids[i])
             if key < best_key:
-                best, best_key, best_m = i, key, m
+                best, best_key, best_m, best_start = i, key, m, start
         for i in spread.get(task.id, ()):  # decided: this task needs nobody any more
             need[i] -= 1.0 / len(spread[task.id])
         if best < 0:
             unassigned.append(task.id)
             continue
         board.take(best, best_key[0], best_m)
-        placed.append((task, best, best_key[0], best_m))
+        placed.append((task, best, best_start, best_key[0]))
     return unassigned
 def _look_ahead(ordered: Sequence[DispatchTask], candidates: Mapping[int, Sequence[int]], board: _Board,
                 r: DispatchRules, now: datetime, placed: list[_Placed]) -> list[DispatchTask]:
@@ -350,7 +423,8 @@ def _look_ahead(ordered: Sequence[DispatchTask], candidates: Mapping[int, Sequen
     returns the tasks left for the greedy plan."""
     left = list(ordered)
     budget = r.lookahead_budget
-    free_now = sorted((i for i, f in enumerate(board.free) if f <= 0.0), key=lambda i: (board.until[i], board.ids[i]))
+    free_now = sorted((i for i, f in enumerate(board.free) if f <= 0.0),
+                      key=lambda i: (board.gap_end(i, 0.0), board.ids[i]))
     for i in free_now:
         if board.free[i] > 0.0 or not left:  # the person started something in another session
             continue
@@ -358,7 +432,7 @@ def _look_ahead(ordered: Sequence[DispatchTask], candidates: Mapping[int, Sequen
         if budget < 2:
             break
         options = [t for t in left if i in candidates[t.id] and board.ready(t) <= 0.0
-                   and t.minutes_for(who) <= board.until[i]][:min(r.lookahead, budget)]
+                   and _starts_now(board.span(i, 0.0, t), board.until[i])][:min(r.lookahead, budget)]
         if options and order_key(options[0], now, r)[0] == 0:  # a critical task first: only those compete
             options = [t for t in options if order_key(t, now, r)[0] == 0]
         if len(options) < 2:  # nothing to choose: the greedy plan takes it
@@ -366,10 +440,15 @@ def _look_ahead(ordered: Sequence[DispatchTask], candidates: Mapping[int, Sequen
         budget -= len(options)
         best = min(options, key=lambda t: (_rollout(t, i, left, candidates, board, r), order_key(t, now, r)))
         m = best.minutes_for(who)
-        board.take(i, m, m)
-        placed.append((best, i, m, m))
+        end = board.span(i, 0.0, best)[1]
+        board.take(i, end, m)
+        placed.append((best, i, 0.0, end))
         left.remove(best)
     return left
+
+
+def _starts_now(span: tuple[float, float], until: float) -> bool:
+    return span[0] <= 0.0 and span[1] <= until
 
 
 def _rollout(first: DispatchTask, i: int, left: Sequence[DispatchTask], candidates: Mapping[int, Sequence[int]],
@@ -377,12 +456,13 @@ def _rollout(first: DispatchTask, i: int, left: Sequence[DispatchTask], candidat
     """The cost of reader ``i`` starting ``first`` now, the rest planned greedily after it."""
     trial = board.copy()
     m = first.minutes_for(trial.person[i])
-    trial.take(i, m, m)
-    placed: list[_Placed] = [(first, i, m, m)]
+    end = trial.span(i, 0.0, first)[1]
+    trial.take(i, end, m)
+    placed: list[_Placed] = [(first, i, 0.0, end)]
     rest = [t for t in left[:r.lookahead_tasks + 1] if t.id != first.id][:r.lookahead_tasks]
     unassigned = set(_greedy(rest, candidates, trial, r, placed))
     late = [(t, math.inf) for t in rest if t.id in unassigned]
-    return _cost([(t, end) for t, _, end, _ in placed] + late, board.now, r)
+    return _cost([(t, end) for t, _, _, end in placed] + late, board.now, r)
 
 
 def _cost(ends: Sequence[tuple[DispatchTask, float]], now: datetime, r: DispatchRules) -> float:
@@ -402,7 +482,7 @@ def _soonest(task: DispatchTask, cands: Sequence[int], plan: Sequence[float], bo
     ready = board.ready(task)
     best, best_end = -1, math.inf
     for i in cands:
-        end = max(plan[i], ready) + task.minutes_for(board.person[i])
+        end = board.span(i, max(plan[i], ready), task)[1]
         if end <= board.until[i] and end < best_end:
             best, best_end = i, end
     return best_end, best
@@ -433,23 +513,25 @@ def _preempt(instance: DispatchInstance, r: DispatchRules, tasks: list[DispatchT
                 if (piece is None or not piece.interruptible or piece.task.priority is Priority.URGENT
                         or plan[i] != free[i]):
                     continue
-                m = u.minutes_for(person[i])
+                begins, ends = board.span(i, 0.0, u)
+                if begins > 0.0:  # the reading is paused: its reader is in other work
+                    continue
                 done = max(0.0, (now - piece.started) / _MINUTE)
                 slack = (piece.task.due_at - now) / _MINUTE - max(0.0, piece.task.minutes - done)
-                key = (m, -slack, done, ids[i])
-                if m <= board.until[i] and m < end and key < choice_key:
+                key = (ends, -slack, done, ids[i])
+                if ends <= board.until[i] and ends < end and key < choice_key:
                     choice, choice_key = i, key
             if choice >= 0:
                 piece = running.pop(choice)
-                m = choice_key[0]
+                ends = choice_key[0]
                 interruptions.append(Interruption(piece.task.id, ids[choice], now, u.id))
                 resumed.append(resumed_task(piece, now, person[choice], instance.resume_minutes))
                 free[choice] = 0.0
-                board.take(choice, m, m)
-                assignments.append(Assignment(u.id, ids[choice], now, now + timedelta(minutes=m)))
-                plan[choice] = m
+                board.take(choice, ends, u.minutes_for(person[choice]))
+                assignments.append(Assignment(u.id, ids[choice], now, now + timedelta(minutes=ends)))
+                plan[choice] = ends
                 for j in board.siblings[person[choice]]:
-                    plan[j] = max(plan[j], m)
+                    plan[j] = max(plan[j], ends)
                 fixed.add(u.id)
                 continue
         if best >= 0:  # planned, for the exams after it

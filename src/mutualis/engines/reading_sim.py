@@ -23,10 +23,15 @@ radiologist reading in pull mode finishes what they claimed.
 
 Every policy respects the same rules: eligibility by :func:`~mutualis.domain.reading.may_read`
 (qualification, privilege, remote reading, on duty, L2 ≠ L1), a reading starts only if its
-expected length fits before the session ends, a radiologist reads one exam at a time (its
-actual length may run over). A negative screening first reading creates its second reading
-when it is done. Events: exams ready, sessions starting, readings done; at each event time the
-policy decides what starts (its decision time is measured).
+expected length fits before the radiologist's next block (a session's ``breaks``: performing,
+other work) or the session's end, a radiologist reads one exam at a time (its actual length may
+run over). One exception, dispatch's (``DispatchRules.pause_urgent``): an urgent exam near its
+due time may be read across a block, when that ends it sooner; the radiologist pauses over the
+block and needs ``SimSettings.resume_minutes`` more after it (the reading's ``pieces``).
+
+A negative screening first reading creates its second reading when it is done. Events: exams
+ready, sessions starting or radiologists back from a block, readings done; at each event time
+the policy decides what starts (its decision time is measured).
 """
 
 from __future__ import annotations
@@ -53,10 +58,11 @@ from mutualis.engines.dispatch import (
     Reader,
     dispatch_now,
     dispatch_task,
+    reading_span,
     resumed_task,
     solve,
 )
-from mutualis.engines.reading_day import SimDay, SimSettings
+from mutualis.engines.reading_day import Session, SimDay, SimSettings
 
 
 class Policy(StrEnum):
@@ -71,7 +77,8 @@ class Reading:
     reader: str | None  # RPPS (of who finished it); None: unread at the end of the horizon
     start: datetime | None
     end: datetime | None
-    pieces: tuple[tuple[str, datetime, datetime], ...] = ()  # interrupted: (RPPS, start, end) of each stretch
+    # interrupted, or paused across a block: (RPPS, start, end) of each stretch
+    pieces: tuple[tuple[str, datetime, datetime], ...] = ()
 
     @property
     def spans(self) -> tuple[tuple[str, datetime, datetime], ...]:
@@ -139,7 +146,7 @@ def pooled_eligibility(t: Territory, day: SimDay, settings: ReadingSettings, sim
 
 
 def _first_come(now: datetime, waiting: Sequence[DispatchTask], idle: Sequence[Reader], eligible: Eligible,
-                key: Callable[[DispatchTask], tuple[object, ...]]) -> tuple[Assignment, ...]:
+                key: Callable[[DispatchTask], tuple[object, ...]], resume: float) -> tuple[Assignment, ...]:
     """Tasks in ``key`` order, each taken by the eligible reader idle the longest (free_at = idle since)."""
     pool = sorted(idle, key=lambda r: (r.free_at, r.id))
     out = []
@@ -147,8 +154,8 @@ def _first_come(now: datetime, waiting: Sequence[DispatchTask], idle: Sequence[R
         if not pool:
             break
         for r in pool:
-            end = now + timedelta(minutes=task.minutes_for(r.who))
-            if (r.until is None or end <= r.until) and eligible(task.id, r.id):
+            start, end = reading_span(r, now, task.minutes_for(r.who), resume, pause=False)
+            if start == now and (r.until is None or end <= r.until) and eligible(task.id, r.id):
                 out.append(Assignment(task.id, r.id, now, end))
                 pool = [x for x in pool if x.who != r.who]
                 break
@@ -163,6 +170,33 @@ def _silo_key(t: DispatchTask) -> tuple[object, ...]:
     return (t.priority is not Priority.URGENT, t.ready_at, t.id)
 
 
+def _in_break(session: Session, at: datetime) -> bool:
+    return any(a <= at < b for a, b in session.breaks)
+
+
+Breaks = tuple[tuple[datetime, datetime], ...]
+
+
+def _worked(start: datetime, end: datetime, breaks: Breaks) -> float:
+    """Minutes from ``start`` to ``end`` outside ``breaks``."""
+    paused = sum(((min(b, end) - max(a, start)) / _MIN for a, b in breaks if a < end and start < b), 0.0)
+    return (end - start) / _MIN - paused
+
+
+def _stretches(rpps: str, start: datetime, end: datetime, breaks: Breaks) -> list[tuple[str, datetime, datetime]]:
+    """The stretches of a reading from ``start`` to ``end`` between ``breaks``."""
+    out, cursor = [], start
+    for a, b in breaks:
+        if b <= cursor or a >= end:
+            continue
+        if a > cursor:
+            out.append((rpps, cursor, a))
+        cursor = b
+    if cursor < end:
+        out.append((rpps, cursor, end))
+    return out
+
+
 @dataclass
 class _Piece:
     """A stretch of reading in progress."""
@@ -170,10 +204,11 @@ class _Piece:
     rpps: str
     session: str
     start: datetime
-    end: datetime  # actual
+    end: datetime  # actual (paused over the session's breaks)
     task: DispatchTask  # as this radiologist reads it (expected minutes of the stretch)
     queued: DispatchTask  # as it waited
     seq: int  # its end event
+    breaks: Breaks = ()  # the session's breaks it pauses over (planned to span them)
 
 
 @dataclass
@@ -222,6 +257,8 @@ def simulate(t: Territory, day: SimDay, policy: Policy, settings: ReadingSetting
             heapq.heappush(events, (x.task.ready_at, next(seq), _READY, x.task.id))
     for session in day.sessions:
         heapq.heappush(events, (session.start, next(seq), _WAKE, -1))
+        for _, back in session.breaks:
+            heapq.heappush(events, (back, next(seq), _WAKE, -1))
     eligible = _Eligibility(t, day, policy, s, m, tasks)
     exams = {x.task.id: x for x in day.exams}
     minutes = {x.rpps: 0.0 for x in day.sessions}
@@ -240,10 +277,12 @@ def simulate(t: Territory, day: SimDay, policy: Policy, settings: ReadingSetting
         as_read = w if not w.owner or w.owner == rpps else replace(w, minutes=w.fresh_minutes, owner="",
                                                                     fresh_minutes=0.0)
         sq = next(seq)
-        end = now + timedelta(minutes=length)
-        st.running[a.task] = _Piece(rpps, a.reader, now, end, as_read, w, sq)
+        session = eligible.sessions[a.reader]
+        spans = tuple((x, y) for x, y in session.breaks if now < x < a.end)  # a reading runs over, as planned
+        end = reading_span(Reader(a.reader, now, breaks=spans), now, length, m.resume_minutes)[1]
+        st.running[a.task] = _Piece(rpps, a.reader, now, end, as_read, w, sq, spans)
         st.busy_until[rpps] = end
-        minutes[rpps] += length
+        minutes[rpps] += _worked(now, end, spans)
         heapq.heappush(events, (end, sq, _END, a.task))
 
     def readers_until(horizon: datetime) -> list[Reader]:
@@ -255,8 +294,10 @@ def simulate(t: Territory, day: SimDay, policy: Policy, settings: ReadingSetting
             if x.end <= now or x.start >= horizon:
                 continue
             p = reading.get(x.rpps)
-            free = x.start if p is None else max(x.start, p.start + timedelta(minutes=p.task.minutes), now + _MIN)
-            out.append(Reader(x.id, max(free, now), x.end, x.rpps, minutes[x.rpps]))
+            expected = None if p is None else reading_span(Reader(p.session, p.start, breaks=p.breaks), p.start,
+                                                           p.task.minutes, m.resume_minutes)[1]
+            free = x.start if expected is None else max(x.start, expected, now + _MIN)
+            out.append(Reader(x.id, max(free, now), x.end, x.rpps, minutes[x.rpps], x.breaks))
         return out
 
     def interrupt() -> None:
@@ -268,18 +309,22 @@ def simulate(t: Territory, day: SimDay, policy: Policy, settings: ReadingSetting
             return
         readers = readers_until(max(w.due_at for w in urgent))
         ids = {x.id for x in readers}
-        running = [InProgress(p.task, p.session, p.start) for p in st.running.values() if p.session in ids]
+        # a paused reading's start as if it had not paused: dispatch counts what is done from it
+        running = [InProgress(p.task, p.session, now - timedelta(minutes=_worked(p.start, now, p.breaks)))
+                   for p in st.running.values() if p.session in ids]
+        running_of = {x.task.id: x for x in running}
         plan = solve(DispatchInstance(now, urgent, readers, eligible, running, m.resume_minutes), r)
         starts = {a.task: a for a in plan.assignments}
         for cut in plan.interruptions:
             p = st.running.pop(cut.task)
-            minutes[p.rpps] -= (p.end - now) / _MIN
+            left = _worked(now, p.end, p.breaks)
+            minutes[p.rpps] -= left
             st.busy_until[p.rpps] = now
             if p.start < now:
-                st.pieces.setdefault(cut.task, []).append((p.rpps, p.start, now))
-                st.left[cut.task], st.owner[cut.task] = (p.end - now) / _MIN, p.rpps
-                st.waiting[cut.task] = resumed_task(InProgress(p.task, p.session, p.start), now, p.rpps,
-                                                    m.resume_minutes)
+                st.pieces.setdefault(cut.task, []).extend(_stretches(p.rpps, p.start, now, p.breaks))
+                ahead = sum(1 for a, _ in p.breaks if now <= a < p.end)  # resumptions not to come
+                st.left[cut.task], st.owner[cut.task] = left - ahead * m.resume_minutes, p.rpps
+                st.waiting[cut.task] = resumed_task(running_of[cut.task], now, p.rpps, m.resume_minutes)
             else:  # had not begun: back as it was
                 st.waiting[cut.task] = p.queued
             st.interruptions += 1
@@ -293,8 +338,8 @@ def simulate(t: Territory, day: SimDay, policy: Policy, settings: ReadingSetting
         planned = {a.task: a for a in plan.assignments}
         risky = [w for w in still if (a := planned.get(w.id)) is None
                  or a.start + timedelta(minutes=w.minutes * r.preempt_safety) > w.due_at]
-        idle = [Reader(x.id, now, x.end, x.rpps, minutes[x.rpps]) for x in day.urgent_sessions
-                if x.start <= now < x.end and st.busy_until.get(x.rpps, now) <= now]
+        idle = [Reader(x.id, now, x.end, x.rpps, minutes[x.rpps], x.breaks) for x in day.urgent_sessions
+                if x.start <= now < x.end and st.busy_until.get(x.rpps, now) <= now and not _in_break(x, now)]
         for a in dispatch_now(now, risky, idle, eligible, r) if risky and idle else ():
             rpps = eligible.sessions[a.reader].rpps
             begin(a)
@@ -312,7 +357,8 @@ def simulate(t: Territory, day: SimDay, policy: Policy, settings: ReadingSetting
                 if piece is None or piece.seq != sq:  # interrupted meanwhile
                     continue
                 del st.running[tid]
-                spans = [*st.pieces.pop(tid, []), (piece.rpps, piece.start, now)]
+                spans = [*st.pieces.pop(tid, []),
+                         *_stretches(piece.rpps, piece.start, now, piece.breaks)]
                 done[tid] = Reading(tasks[tid], piece.rpps, spans[0][1], now, tuple(spans) if len(spans) > 1 else ())
                 first = exams.get(tid)
                 if first is not None and first.l1_outcome == "negative":  # the second reading, L1 excluded
@@ -329,8 +375,10 @@ def simulate(t: Territory, day: SimDay, policy: Policy, settings: ReadingSetting
                     heapq.heappush(events, (deadline, next(seq), _WAKE, -1))
         if now >= day.end or not st.waiting:
             continue
-        idle = [Reader(x.id, max(x.start, st.busy_until.get(x.rpps, x.start)), x.end, x.rpps, minutes[x.rpps])
-                for x in day.sessions if x.start <= now < x.end and st.busy_until.get(x.rpps, now) <= now]
+        idle = [Reader(x.id, max(x.start, st.busy_until.get(x.rpps, x.start), *(b for _, b in x.breaks if b <= now)),
+                       x.end, x.rpps, minutes[x.rpps], x.breaks)
+                for x in day.sessions if x.start <= now < x.end and st.busy_until.get(x.rpps, now) <= now
+                and not _in_break(x, now)]
         if not idle and not (preempting and st.running):
             continue
         pending = list(st.waiting.values())
@@ -338,11 +386,13 @@ def simulate(t: Territory, day: SimDay, policy: Policy, settings: ReadingSetting
         chosen: tuple[Assignment, ...] = ()
         if idle and policy is Policy.DISPATCH and r.lookahead:  # the busy readers too, for the look-ahead
             horizon = now + timedelta(minutes=r.lookahead_plan)
-            chosen = solve(DispatchInstance(now, pending, readers_until(horizon), eligible), r).starting(now)
+            chosen = solve(DispatchInstance(now, pending, readers_until(horizon), eligible, (), m.resume_minutes),
+                           r).starting(now)
         elif idle and policy is Policy.DISPATCH:
             chosen = dispatch_now(now, pending, idle, eligible, r)
         elif idle:
-            chosen = _first_come(now, pending, idle, eligible, _fifo_key if policy is Policy.FIFO else _silo_key)
+            chosen = _first_come(now, pending, idle, eligible, _fifo_key if policy is Policy.FIFO else _silo_key,
+                                 m.resume_minutes)
         for a in chosen:
             begin(a)
         if preempting and st.waiting:
