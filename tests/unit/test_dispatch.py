@@ -374,20 +374,20 @@ def test_plans_with_readings_in_progress_pass_the_validator() -> None:
 # ---------------------------------------------------------------- breaks (performing, other work)
 
 
-def test_a_reading_pauses_over_the_breaks_it_spans_or_waits_for_a_gap() -> None:
+def test_a_reading_pauses_over_the_breaks_it_spans() -> None:
     breaks = [(10.0, 20.0), (30.0, 40.0)]
     assert stretch(0.0, 5.0, breaks, 2.0) == (0.0, 5.0)
     assert stretch(5.0, 10.0, breaks, 2.0) == (5.0, 27.0)  # 5 read, the break, 2 to get back, 5 more
     assert stretch(5.0, 30.0, breaks, 2.0) == (5.0, 59.0)  # two breaks: 5 + 10 + 19 read = 30 + 2 × 2
-    assert stretch(5.0, 10.0, breaks, 2.0, pause=False) == (20.0, 30.0)  # the first gap it fits in
-    assert stretch(12.0, 3.0, breaks, 2.0) == stretch(12.0, 3.0, breaks, 2.0, pause=False) == (20.0, 23.0)
+    assert stretch(12.0, 3.0, breaks, 2.0) == (20.0, 23.0)  # in a break: after it
 
 
 def test_only_an_urgent_exam_near_its_due_time_is_read_across_a_break() -> None:
-    # "a" is free now, then in an ultrasound list from 5 to 20 minutes from now; "b" is free in 30
-    a = Reader("a", NOW, breaks=((NOW + timedelta(minutes=5), NOW + timedelta(minutes=20)),))
-    readers = [a, _reader("b", free_in=30)]
+    # radiologist "a" is free now until an ultrasound list 5 to 20 minutes from now, then free again
+    # ("a2", the same person); "b" is free in 30 minutes
     at = lambda m: NOW + timedelta(minutes=m)  # noqa: E731
+    a = Reader("a", NOW, at(5), "A", breaks=((at(5), at(20)),), last=at(240))
+    readers = [a, Reader("a2", at(20), at(240), "A"), _reader("b", free_in=30)]
     urgent = _task(9, Priority.URGENT, minutes=15, due_in=timedelta(minutes=40))  # latest start in 25 min
     got = _by_task(_plan([urgent], readers)[1])[9]
     assert (got.reader, got.start, got.end) == ("a", NOW, at(32))  # 5 before, 15 paused, 2 + 10 after
@@ -395,12 +395,13 @@ def test_only_an_urgent_exam_near_its_due_time_is_read_across_a_break() -> None:
                         (_task(9, Priority.URGENT, minutes=15, due_in=timedelta(hours=1)), None),  # not yet near
                         (urgent, DispatchRules(pause_urgent=False)), (urgent, STRICT)):
         got = _by_task(_plan([task], readers, rules=rules)[1])[task.id]
-        assert (got.reader, got.start, got.end) == ("a", at(20), at(35)), (task, rules)
-    # the validator: a routine reading across the break, one starting in it, one of the wrong length
+        assert (got.reader, got.start, got.end) == ("a2", at(20), at(35)), (task, rules)
+    # nor when it would end after the radiologist's day
+    short = replace(a, last=at(30))
+    assert _by_task(_plan([urgent], [short, *readers[1:]])[1])[9].reader == "a2"
+    # the validator: a routine reading across the break, one of the wrong length, one ending too late
     routine = _task(1, minutes=15)
-    instance = DispatchInstance(NOW, [routine, _task(2, minutes=5)], [a], {1: {"a"}, 2: {"a"}})
-    bad = Solution((Assignment(1, "a", NOW, at(32)), Assignment(2, "a", at(40), at(46))), ())
+    instance = DispatchInstance(NOW, [routine, urgent], [short], {1: {"a"}, 9: {"a"}})
+    bad = Solution((Assignment(1, "a", NOW, at(32)), Assignment(9, "a", at(1), at(34))), ())
     reasons = " | ".join(str(p) for p in assignment_problems(instance, bad))
-    assert "across a break" in reasons and "lasts 6" in reasons
-    late = Solution((Assignment(2, "a", at(10), at(15)), Assignment(1, "a", at(20), at(35))), ())
-    assert "starts in a break" in str(assignment_problems(instance, late))
+    assert "1 is read across a break" in reasons and "lasts 33" in reasons and "ends after a's end 10:30" in reasons

@@ -45,11 +45,13 @@ def test_the_day_has_exams_of_every_priority_ready_on_that_day(day: SimDay) -> N
     assert [x.task.id for x in day.exams] == list(range(len(day.exams)))
     performed = [x for x in day.exams if x.performer]
     assert performed and all(x.task.modality.value in ("US", "CT") for x in performed)
-    for s in day.sessions:  # performing and other-work blocks are the sessions' breaks, not reading time
-        assert s.start < s.end and s.stretches
+    for s in day.sessions:  # performing blocks and other work are not reading time
+        assert s.start < s.end
         blocks = day.blocked.get(s.rpps, ())
-        assert all(any(x <= a and b <= y for x, y in s.breaks) for a, b in blocks if s.start <= a and b <= s.end)
-        assert not any(a < y and x < b for x, y in s.stretches for a, b in blocks)
+        assert not any(a < s.end and s.start < b for a, b in blocks)
+        if not s.on_call:  # its breaks: the blocks that follow it in the shift
+            assert s.last is not None
+            assert all(any(x <= a and b <= y for x, y in s.breaks) for a, b in blocks if s.end <= a and b <= s.last)
 
 
 def test_same_arrivals_and_reading_times_for_every_policy(day: SimDay, runs: dict[Policy, PolicyRun]) -> None:
@@ -263,8 +265,9 @@ def test_never_an_urgent_reading_nor_a_performing_block_nor_other_work_by_defaul
 def test_an_urgent_exam_near_its_due_time_is_read_across_a_block_under_dispatch(aveyron: Territory) -> None:
     # MR_CT is on site from 08:00, in other work from 08:05 to 08:27; the urgent CT waited since 07:40
     block = (_at(8, 5), _at(8, 27))
-    session = replace(_session(MR_CT, _at(8), _at(12)), breaks=(block,))
-    day = _hand_day([_exam(aveyron, 0, "tdm-crane", Priority.URGENT, _at(7, 40), 15)], [session], {MR_CT: (block,)})
+    sessions = [replace(_session(MR_CT, _at(8), _at(8, 5)), breaks=(block,), last=_at(12)),
+                replace(_session(MR_CT, _at(8, 27), _at(12), 1), last=_at(12))]
+    day = _hand_day([_exam(aveyron, 0, "tdm-crane", Priority.URGENT, _at(7, 40), 15)], sessions, {MR_CT: (block,)})
     run = simulate(aveyron, day, Policy.DISPATCH, SLOW_MR, SIM)
     got = _by_id(run)[0]
     # 5 minutes read, paused over the block, 2 to get back into it and the 10 left: due 08:40, read 08:39

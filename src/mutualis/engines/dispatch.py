@@ -35,7 +35,8 @@ rollouts per decision (the rest is greedy). In ``mutualis bench reading`` (28 da
 pooled 95th percentile below the greedy rules' on urgent exams and on all exams (README).
 
 Per event (a task arrives, a reader becomes free) only what starts now matters: an idle
-reader always ends sooner than a busy one, so :func:`dispatch_now` gives the starting part of
+reader always ends sooner than a busy one (but for a reading paused over a break, which it
+therefore never plans), so :func:`dispatch_now` gives the starting part of
 :func:`solve`'s plan from the idle readers alone, in O(tasks × idle readers); later
 assignments are re-planned at the next event (late binding).
 
@@ -105,19 +106,20 @@ class Reader:
     until: datetime | None = None  # a reading must end by then
     person: str = ""  # RPPS; "" = the id
     minutes_today: float = 0.0
-    # stretches of other work within the session (sorted, disjoint): a reading pauses over them
+    # the person's blocks after ``until`` (sorted, disjoint), and when their day ends: an urgent
+    # task near its due time may be read across them, paused (DispatchRules.pause_urgent)
     breaks: tuple[tuple[datetime, datetime], ...] = ()
+    last: datetime | None = None
 
     @property
     def who(self) -> str:
         return self.person or self.id
 
 
-def stretch(start: float, minutes: float, breaks: Sequence[tuple[float, float]], resume: float,
-            pause: bool = True) -> tuple[float, float]:
-    """(start, end) of ``minutes`` of reading from ``start`` on, between ``breaks`` (sorted,
-    disjoint; any unit): it starts after a break it falls in; with ``pause`` it pauses over the
-    breaks it spans, each adding ``resume``; without, it starts in the first gap it fits in."""
+def stretch(start: float, minutes: float, breaks: Sequence[tuple[float, float]], resume: float) -> tuple[float, float]:
+    """(start, end) of ``minutes`` of reading from ``start`` on, paused over ``breaks`` (sorted,
+    disjoint; any unit): it starts after a break it falls in, and each break it spans adds
+    ``resume``. Without breaks, (start, start + minutes)."""
     t, left, begun = start, minutes, -math.inf
     for a, b in breaks:
         if b <= t:
@@ -127,9 +129,6 @@ def stretch(start: float, minutes: float, breaks: Sequence[tuple[float, float]],
             continue
         if t + left <= a:
             break
-        if not pause:
-            t = b
-            continue
         if begun == -math.inf:
             begun = t
         left += resume - (a - t)
@@ -137,13 +136,11 @@ def stretch(start: float, minutes: float, breaks: Sequence[tuple[float, float]],
     return (t if begun == -math.inf else begun), t + left
 
 
-def reading_span(reader: Reader, start: datetime, minutes: float, resume: float,
-                 pause: bool = True) -> tuple[datetime, datetime]:
-    """When ``reader`` reads ``minutes`` from ``start`` on, between their breaks (:func:`stretch`)."""
+def reading_span(reader: Reader, start: datetime, minutes: float, resume: float) -> tuple[datetime, datetime]:
+    """When ``reader`` reads ``minutes`` from ``start`` on, paused over their breaks (:func:`stretch`)."""
     if not reader.breaks:
         return start, start + timedelta(minutes=minutes)
-    a, b = stretch(0.0, minutes, [((x - start) / _MINUTE, (y - start) / _MINUTE) for x, y in reader.breaks], resume,
-                   pause)
+    a, b = stretch(0.0, minutes, [((x - start) / _MINUTE, (y - start) / _MINUTE) for x, y in reader.breaks], resume)
     return start + timedelta(minutes=a), start + timedelta(minutes=b)
 
 
@@ -292,7 +289,8 @@ class _Board:
     index: dict[str, int]
     free: list[float]
     until: list[float]
-    breaks: list[tuple[tuple[float, float], ...]]
+    breaks: list[tuple[tuple[float, float], ...]]  # after ``until``
+    last: list[float]  # a paused reading ends by then
     resume: float
     pause_within: float  # DispatchRules.critical when urgent tasks may pause, else -inf
     person: list[str]
@@ -307,15 +305,15 @@ class _Board:
         for i, x in enumerate(readers):
             load[x.who] = max(load.get(x.who, 0.0), x.minutes_today)
             siblings.setdefault(x.who, []).append(i)
-        breaks = [tuple(((a - now) / _MINUTE, (b - now) / _MINUTE) for a, b in x.breaks if b > now) for x in readers]
-        board = cls(now, [x.id for x in readers], {x.id: i for i, x in enumerate(readers)},
-                    [max(0.0, (x.free_at - now) / _MINUTE) for x in readers],
-                    [math.inf if x.until is None else (x.until - now) / _MINUTE + 1e-9 for x in readers],
-                    breaks, instance.resume_minutes, pause_within, [x.who for x in readers], siblings, load)
-        for i, b in enumerate(breaks):  # free after a break it falls in
-            if b:
-                board.free[i] = stretch(board.free[i], 0.0, b, 0.0)[0]
-        return board
+        def minutes(at: datetime | None) -> float:
+            return math.inf if at is None else (at - now) / _MINUTE + 1e-9
+
+        until = [minutes(x.until) for x in readers]
+        return cls(now, [x.id for x in readers], {x.id: i for i, x in enumerate(readers)},
+                   [max(0.0, (x.free_at - now) / _MINUTE) for x in readers], until,
+                   [tuple(((a - now) / _MINUTE, (b - now) / _MINUTE) for a, b in x.breaks if b > now) for x in readers],
+                   [minutes(x.last) if x.last else until[i] for i, x in enumerate(readers)],
+                   instance.resume_minutes, pause_within, [x.who for x in readers], siblings, load)
 
     def copy(self) -> _Board:
         return replace(self, free=list(self.free), load=dict(self.load))
@@ -329,14 +327,14 @@ class _Board:
         latest = (task.due_at - self.now) / _MINUTE - task.minutes
         return task.priority is Priority.URGENT and latest <= self.pause_within
 
-    def span(self, i: int, start: float, task: DispatchTask) -> tuple[float, float]:
-        """Start and end of ``task`` read by reader ``i`` from ``start`` on (its breaks)."""
-        b, m = self.breaks[i], task.minutes_for(self.person[i])
-        return stretch(start, m, b, self.resume, self.pauses(task)) if b else (start, start + m)
-
-    def gap_end(self, i: int, t: float) -> float:
-        """When reader ``i``'s stretch of reading at ``t`` ends: its next break, or its end."""
-        return next((a for a, _ in self.breaks[i] if a >= t), self.until[i])
+    def end(self, i: int, start: float, task: DispatchTask) -> float:
+        """When ``task`` read by reader ``i`` from ``start`` on ends (paused over the reader's breaks
+        when it :meth:`pauses`), or ∞ when it does not fit before the reader's end."""
+        m = task.minutes_for(self.person[i])
+        if self.breaks[i] and self.pauses(task):
+            end = stretch(start, m, self.breaks[i], self.resume)[1]
+            return end if start < self.until[i] and end <= self.last[i] else math.inf
+        return start + m if start + m <= self.until[i] else math.inf
 
     def take(self, i: int, end: float, m: float) -> None:
         """Reader ``i`` reads ``m`` minutes, until ``end``; the person's other sessions wait for it."""
@@ -391,19 +389,21 @@ def _greedy(ordered: Sequence[DispatchTask], candidates: Mapping[int, Sequence[i
     unassigned: list[int] = []
     for task in ordered:
         ready = board.ready(task)
+        pauses = board.pauses(task)
         best, best_key, best_m, best_start = -1, (math.inf, 0.0, 0.0, 0.0, ""), 0.0, 0.0
         for i in candidates[task.id]:
             f = free[i]
             m = task.minutes_for(person[i]) if task.owner else task.minutes
             start = f if f > ready else ready
-            if breaks[i]:
-                start, end = stretch(start, m, breaks[i], board.resume, board.pauses(task))
+            if pauses and breaks[i]:
+                end = board.end(i, start, task)
             else:
                 end = start + m
-            if end > until[i] or end > best_key[0]:
+                if end > until[i]:
+                    continue
+            if end == math.inf or end > best_key[0]:
                 continue
-            fit = (board.gap_end(i, end) if breaks[i] else until[i]) if r.best_fit else 0.0
-            key = (end, need[i] if r.keep_scarce else 0.0, fit, load[person[i]], ids[i])
+            key = (end, need[i] if r.keep_scarce else 0.0, until[i] if r.best_fit else 0.0, load[person[i]], ids[i])
             if key < best_key:
                 best, best_key, best_m, best_start = i, key, m, start
         for i in spread.get(task.id, ()):  # decided: this task needs nobody any more
@@ -424,7 +424,7 @@ def _look_ahead(ordered: Sequence[DispatchTask], candidates: Mapping[int, Sequen
     left = list(ordered)
     budget = r.lookahead_budget
     free_now = sorted((i for i, f in enumerate(board.free) if f <= 0.0),
-                      key=lambda i: (board.gap_end(i, 0.0), board.ids[i]))
+                      key=lambda i: (board.until[i], board.ids[i]))
     for i in free_now:
         if board.free[i] > 0.0 or not left:  # the person started something in another session
             continue
@@ -432,7 +432,7 @@ def _look_ahead(ordered: Sequence[DispatchTask], candidates: Mapping[int, Sequen
         if budget < 2:
             break
         options = [t for t in left if i in candidates[t.id] and board.ready(t) <= 0.0
-                   and _starts_now(board.span(i, 0.0, t), board.until[i])][:min(r.lookahead, budget)]
+                   and board.end(i, 0.0, t) < math.inf][:min(r.lookahead, budget)]
         if options and order_key(options[0], now, r)[0] == 0:  # a critical task first: only those compete
             options = [t for t in options if order_key(t, now, r)[0] == 0]
         if len(options) < 2:  # nothing to choose: the greedy plan takes it
@@ -440,15 +440,11 @@ def _look_ahead(ordered: Sequence[DispatchTask], candidates: Mapping[int, Sequen
         budget -= len(options)
         best = min(options, key=lambda t: (_rollout(t, i, left, candidates, board, r), order_key(t, now, r)))
         m = best.minutes_for(who)
-        end = board.span(i, 0.0, best)[1]
+        end = board.end(i, 0.0, best)
         board.take(i, end, m)
         placed.append((best, i, 0.0, end))
         left.remove(best)
     return left
-
-
-def _starts_now(span: tuple[float, float], until: float) -> bool:
-    return span[0] <= 0.0 and span[1] <= until
 
 
 def _rollout(first: DispatchTask, i: int, left: Sequence[DispatchTask], candidates: Mapping[int, Sequence[int]],
@@ -456,7 +452,7 @@ def _rollout(first: DispatchTask, i: int, left: Sequence[DispatchTask], candidat
     """The cost of reader ``i`` starting ``first`` now, the rest planned greedily after it."""
     trial = board.copy()
     m = first.minutes_for(trial.person[i])
-    end = trial.span(i, 0.0, first)[1]
+    end = trial.end(i, 0.0, first)
     trial.take(i, end, m)
     placed: list[_Placed] = [(first, i, 0.0, end)]
     rest = [t for t in left[:r.lookahead_tasks + 1] if t.id != first.id][:r.lookahead_tasks]
@@ -482,8 +478,8 @@ def _soonest(task: DispatchTask, cands: Sequence[int], plan: Sequence[float], bo
     ready = board.ready(task)
     best, best_end = -1, math.inf
     for i in cands:
-        end = board.span(i, max(plan[i], ready), task)[1]
-        if end <= board.until[i] and end < best_end:
+        end = board.end(i, max(plan[i], ready), task)
+        if end < best_end:
             best, best_end = i, end
     return best_end, best
 
@@ -513,13 +509,11 @@ def _preempt(instance: DispatchInstance, r: DispatchRules, tasks: list[DispatchT
                 if (piece is None or not piece.interruptible or piece.task.priority is Priority.URGENT
                         or plan[i] != free[i]):
                     continue
-                begins, ends = board.span(i, 0.0, u)
-                if begins > 0.0:  # the reading is paused: its reader is in other work
-                    continue
+                ends = board.end(i, 0.0, u)
                 done = max(0.0, (now - piece.started) / _MINUTE)
                 slack = (piece.task.due_at - now) / _MINUTE - max(0.0, piece.task.minutes - done)
                 key = (ends, -slack, done, ids[i])
-                if ends <= board.until[i] and ends < end and key < choice_key:
+                if ends < end and key < choice_key:
                     choice, choice_key = i, key
             if choice >= 0:
                 piece = running.pop(choice)
@@ -544,8 +538,10 @@ def _preempt(instance: DispatchInstance, r: DispatchRules, tasks: list[DispatchT
 def dispatch_now(now: datetime, waiting: Sequence[DispatchTask], idle: Sequence[Reader], eligible: Eligibility,
                  rules: DispatchRules | None = None) -> tuple[Assignment, ...]:
     """The readings to start at ``now``: the starting part of :func:`solve` on the idle readers
-    (free by ``now``); each idle person takes at most one."""
+    (free by ``now``); each idle person takes at most one. Never an urgent reading across a break
+    (``pause_urgent``): it may end after a busy colleague would, whom this plan does not see."""
     pool = [r for r in idle if r.free_at <= now]
     if not pool or not waiting:
         return ()
-    return solve(DispatchInstance(now, waiting, pool, eligible), rules).starting(now)
+    r = rules or DispatchRules()
+    return solve(DispatchInstance(now, waiting, pool, eligible), replace(r, pause_urgent=False)).starting(now)

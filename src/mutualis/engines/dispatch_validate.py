@@ -15,9 +15,10 @@ _MINUTE = timedelta(minutes=1)
 
 def assignment_problems(instance: DispatchInstance, solution: Solution) -> list[Problem]:
     """Every rule a solution breaks: unknown or ineligible pairs, a task given twice or dropped,
-    a start before the task is ready or the reader is free or in a break, a wrong length (its
-    expected minutes, plus the reader's breaks it pauses over and ``resume_minutes`` each: only an
-    urgent task may pause, :class:`~mutualis.engines.dispatch.DispatchRules`), an end after the
+    a start before the task is ready or the reader is free, a wrong length (its expected minutes,
+    plus the reader's breaks it pauses over and ``resume_minutes`` each: only an urgent task may
+    pause, :class:`~mutualis.engines.dispatch.DispatchRules`; then it ends by the reader's
+    ``last``), an end after the
     reader's ``until``, a person reading two tasks at once (the readings in progress included,
     until they end or are interrupted). Interruptions: only of a reading in progress, once, now,
     never of an urgent or non-interruptible reading, each for an urgent task that starts at once
@@ -71,16 +72,16 @@ def assignment_problems(instance: DispatchInstance, solution: Solution) -> list[
         if a.start < max(instance.now, task.ready_at, stopped.get(a.reader, reader.free_at)):
             problems.append(Problem(where, f"task {a.task} starts before it is ready or {a.reader} is free"))
         minutes = task.minutes_for(reader.who)
-        if any(x <= a.start < y for x, y in reader.breaks):
-            problems.append(Problem(where, f"task {a.task} starts in a break of {a.reader}"))
         paused = reading_span(reader, a.start, minutes, instance.resume_minutes)[1]
-        if paused != a.start + timedelta(minutes=minutes) and task.priority is not Priority.URGENT:
+        across = paused != a.start + timedelta(minutes=minutes)
+        if across and task.priority is not Priority.URGENT:
             problems.append(Problem(where, f"task {a.task} is read across a break of {a.reader}, not urgent"))
         if abs((a.end - paused) / _MINUTE) > 1e-6:
             problems.append(Problem(where, f"task {a.task} lasts {(a.end - a.start) / _MINUTE:g} min, "
                                            f"not {(paused - a.start) / _MINUTE:g}"))
-        if reader.until is not None and a.end > reader.until:
-            problems.append(Problem(where, f"task {a.task} ends after {a.reader}'s end {reader.until:%H:%M}"))
+        end_by = (reader.last or reader.until) if across else reader.until
+        if end_by is not None and (a.end > end_by or (across and reader.until is not None and a.start >= reader.until)):
+            problems.append(Problem(where, f"task {a.task} ends after {a.reader}'s end {end_by:%H:%M}"))
         by_person.setdefault(reader.who, []).append((a.start, a.end, a.task))
     for who, items in by_person.items():
         items.sort()

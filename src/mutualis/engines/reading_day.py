@@ -13,11 +13,11 @@ times, and the radiologists' sessions. The input of ``reading_sim.py``, the same
   its slot and writes the report right after; those minutes are blocked for reading and the
   report is the same under every policy.
 - Sessions: the default presence (engines/presence.py) of the day without the radiologists who
-  are off (:func:`absent`: rest after the night on call, one weekday off a week), one per shift,
-  with those blocks and the other work as its ``breaks`` (no reading starts in them), plus one
+  are off (:func:`absent`: rest after the night on call, one weekday off a week), minus those
+  blocks and the other work (each session keeps the blocks after it as its ``breaks``), plus one
   on-call radiologist reading from home from ``on_call_start`` to the end of the horizon (the
   next morning), for the priorities in ``on_call_priorities``. ``urgent_sessions``: the same
-  radiologists on site with their performing blocks only as breaks (when other work yields to an urgent
+  radiologists on site minus their performing blocks only (when other work yields to an urgent
   exam, ``SimSettings.urgent_stops_other_work``).
 - Screening mammograms: their first-reading outcome (positive, technically insufficient or
   negative, then a second reading) is drawn once too.
@@ -115,19 +115,10 @@ class Session:
     start: datetime
     end: datetime
     on_call: bool = False
-    breaks: tuple[tuple[datetime, datetime], ...] = ()  # its blocks (sorted, disjoint): no reading starts then
-
-    @property
-    def stretches(self) -> tuple[tuple[datetime, datetime], ...]:
-        """The stretches between its breaks."""
-        out, cursor = [], self.start
-        for a, b in self.breaks:
-            if a > cursor:
-                out.append((cursor, a))
-            cursor = max(cursor, b)
-        if cursor < self.end:
-            out.append((cursor, self.end))
-        return tuple(out)
+    # the radiologist's blocks from its end to the end of their shift, ``last`` (a reading paused
+    # over them must end by then: an urgent exam under dispatch, DispatchRules.pause_urgent)
+    breaks: tuple[tuple[datetime, datetime], ...] = ()
+    last: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -230,23 +221,26 @@ def _other_work(shifts: Sequence[Shift], blocks: dict[str, list[tuple[datetime, 
 
 def _sessions(shifts: Sequence[Shift], blocks: Mapping[str, list[tuple[datetime, datetime]]],
               prefix: str = "") -> list[Session]:
-    """One reading session per shift, with the ``blocks`` in it as its breaks (merged where they
-    touch or overlap)."""
+    """The stretches of each shift between the radiologist's ``blocks``, one session each, with
+    the blocks that follow it in the shift (merged where they touch or overlap) as its breaks."""
     out: list[Session] = []
     for s in shifts:
-        start, end = _at(s.day, s.start_min), _at(s.day, s.end_min)
-        breaks: list[tuple[datetime, datetime]] = []
+        first, end = _at(s.day, s.start_min), _at(s.day, s.end_min)
+        merged: list[tuple[datetime, datetime]] = []
         for a, b in sorted(blocks.get(s.rpps, [])):
-            a, b = max(a, start), min(b, end)
+            a, b = max(a, first), min(b, end)
             if a >= b:
                 continue
-            if breaks and a <= breaks[-1][1]:
-                breaks[-1] = (breaks[-1][0], max(b, breaks[-1][1]))
+            if merged and a <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(b, merged[-1][1]))
             else:
-                breaks.append((a, b))
-        session = Session(f"{prefix}{s.rpps}@{s.site}#{len(out)}", s.rpps, s.site, start, end, breaks=tuple(breaks))
-        if session.stretches:
-            out.append(session)
+                merged.append((a, b))
+        cursor = first
+        for a, b in [*merged, (end, end)]:
+            if a > cursor:
+                out.append(Session(f"{prefix}{s.rpps}@{s.site}#{len(out)}", s.rpps, s.site, cursor, a,
+                                   breaks=tuple(x for x in merged if x[0] >= a), last=end))
+            cursor = b
     return out
 
 

@@ -13,9 +13,9 @@ the bound as what the day allows for the 95th percentile, not as a schedule to f
 
 The schedule keeps the simulation's rules (pooled worklist):
 - each exam is read by one eligible radiologist (:func:`reading_sim.pooled_eligibility`), in one
-  of their sessions, starting once its images are available and within a stretch of the session
-  between its blocks (performing, other work), or left unread (and counted above the percentile);
-- its expected reading time fits before that stretch ends (the rule FIFO and silo keep, and
+  of their sessions (the stretches between their blocks: performing, other work), starting once
+  its images are available and within the session, or left unread (counted above the percentile);
+- its expected reading time fits before the session ends (the rule FIFO and silo keep, and
   dispatch but for an urgent exam near its due time); the radiologist is then busy for its
   actual reading time;
 - a radiologist reads one exam at a time; exams performed by a radiologist keep their report
@@ -29,7 +29,7 @@ down to the tenth of a minute):
   reading for an urgent exam, and read an urgent exam near its due time across a block, so on a
   day where it does, dispatch could in principle go below this bound.
 
-CP-SAT model: one optional fixed-size interval per (exam, stretch where it fits), exactly one
+CP-SAT model: one optional fixed-size interval per (exam, session where it fits), exactly one
 chosen per exam (or none: unread), no overlap per radiologist. For the percentile, a Boolean per
 exam allows it above V (at most as many as the nearest-rank 95th percentile leaves above it);
 minimise V. A second solve, on a model of its own, counts the urgent exams read after their due
@@ -124,18 +124,15 @@ def _schedule(model: cp_model.CpModel, t: Territory, day: SimDay, s: ReadingSett
         end = model.new_int_var(ready, horizon, f"end_{x.task.id}")
         chosen = []
         for session in day.sessions:
-            if not eligible(x.task.id, session.id):
+            lo, hi = max(ready, at(session.start)), at(session.end) - expected
+            if lo > hi or not eligible(x.task.id, session.id):
                 continue
-            for a, b in session.stretches:
-                lo, hi = max(ready, at(a)), at(b) - expected
-                if lo > hi:
-                    continue
-                here = model.new_bool_var("")
-                start = model.new_int_var(lo, hi, "")
-                busy.setdefault(session.rpps, []).append(
-                    model.new_optional_fixed_size_interval_var(start, actual, here, ""))
-                model.add(end == start + actual).only_enforce_if(here)
-                chosen.append(here)
+            here = model.new_bool_var("")
+            start = model.new_int_var(lo, hi, "")
+            busy.setdefault(session.rpps, []).append(
+                model.new_optional_fixed_size_interval_var(start, actual, here, ""))
+            model.add(end == start + actual).only_enforce_if(here)
+            chosen.append(here)
         if not chosen:  # unread under every policy
             reads.append(_Read(x, ready, due))
             continue

@@ -62,7 +62,7 @@ from mutualis.engines.dispatch import (
     resumed_task,
     solve,
 )
-from mutualis.engines.reading_day import Session, SimDay, SimSettings
+from mutualis.engines.reading_day import SimDay, SimSettings
 
 
 class Policy(StrEnum):
@@ -146,7 +146,7 @@ def pooled_eligibility(t: Territory, day: SimDay, settings: ReadingSettings, sim
 
 
 def _first_come(now: datetime, waiting: Sequence[DispatchTask], idle: Sequence[Reader], eligible: Eligible,
-                key: Callable[[DispatchTask], tuple[object, ...]], resume: float) -> tuple[Assignment, ...]:
+                key: Callable[[DispatchTask], tuple[object, ...]]) -> tuple[Assignment, ...]:
     """Tasks in ``key`` order, each taken by the eligible reader idle the longest (free_at = idle since)."""
     pool = sorted(idle, key=lambda r: (r.free_at, r.id))
     out = []
@@ -154,8 +154,8 @@ def _first_come(now: datetime, waiting: Sequence[DispatchTask], idle: Sequence[R
         if not pool:
             break
         for r in pool:
-            start, end = reading_span(r, now, task.minutes_for(r.who), resume, pause=False)
-            if start == now and (r.until is None or end <= r.until) and eligible(task.id, r.id):
+            end = now + timedelta(minutes=task.minutes_for(r.who))
+            if (r.until is None or end <= r.until) and eligible(task.id, r.id):
                 out.append(Assignment(task.id, r.id, now, end))
                 pool = [x for x in pool if x.who != r.who]
                 break
@@ -168,10 +168,6 @@ def _fifo_key(t: DispatchTask) -> tuple[object, ...]:
 
 def _silo_key(t: DispatchTask) -> tuple[object, ...]:
     return (t.priority is not Priority.URGENT, t.ready_at, t.id)
-
-
-def _in_break(session: Session, at: datetime) -> bool:
-    return any(a <= at < b for a, b in session.breaks)
 
 
 Breaks = tuple[tuple[datetime, datetime], ...]
@@ -257,8 +253,6 @@ def simulate(t: Territory, day: SimDay, policy: Policy, settings: ReadingSetting
             heapq.heappush(events, (x.task.ready_at, next(seq), _READY, x.task.id))
     for session in day.sessions:
         heapq.heappush(events, (session.start, next(seq), _WAKE, -1))
-        for _, back in session.breaks:
-            heapq.heappush(events, (back, next(seq), _WAKE, -1))
     eligible = _Eligibility(t, day, policy, s, m, tasks)
     exams = {x.task.id: x for x in day.exams}
     minutes = {x.rpps: 0.0 for x in day.sessions}
@@ -297,7 +291,7 @@ def simulate(t: Territory, day: SimDay, policy: Policy, settings: ReadingSetting
             expected = None if p is None else reading_span(Reader(p.session, p.start, breaks=p.breaks), p.start,
                                                            p.task.minutes, m.resume_minutes)[1]
             free = x.start if expected is None else max(x.start, expected, now + _MIN)
-            out.append(Reader(x.id, max(free, now), x.end, x.rpps, minutes[x.rpps], x.breaks))
+            out.append(Reader(x.id, max(free, now), x.end, x.rpps, minutes[x.rpps], x.breaks, x.last))
         return out
 
     def interrupt() -> None:
@@ -338,8 +332,8 @@ def simulate(t: Territory, day: SimDay, policy: Policy, settings: ReadingSetting
         planned = {a.task: a for a in plan.assignments}
         risky = [w for w in still if (a := planned.get(w.id)) is None
                  or a.start + timedelta(minutes=w.minutes * r.preempt_safety) > w.due_at]
-        idle = [Reader(x.id, now, x.end, x.rpps, minutes[x.rpps], x.breaks) for x in day.urgent_sessions
-                if x.start <= now < x.end and st.busy_until.get(x.rpps, now) <= now and not _in_break(x, now)]
+        idle = [Reader(x.id, now, x.end, x.rpps, minutes[x.rpps], x.breaks, x.last) for x in day.urgent_sessions
+                if x.start <= now < x.end and st.busy_until.get(x.rpps, now) <= now]
         for a in dispatch_now(now, risky, idle, eligible, r) if risky and idle else ():
             rpps = eligible.sessions[a.reader].rpps
             begin(a)
@@ -375,10 +369,9 @@ def simulate(t: Territory, day: SimDay, policy: Policy, settings: ReadingSetting
                     heapq.heappush(events, (deadline, next(seq), _WAKE, -1))
         if now >= day.end or not st.waiting:
             continue
-        idle = [Reader(x.id, max(x.start, st.busy_until.get(x.rpps, x.start), *(b for _, b in x.breaks if b <= now)),
-                       x.end, x.rpps, minutes[x.rpps], x.breaks)
-                for x in day.sessions if x.start <= now < x.end and st.busy_until.get(x.rpps, now) <= now
-                and not _in_break(x, now)]
+        idle = [Reader(x.id, max(x.start, st.busy_until.get(x.rpps, x.start)), x.end, x.rpps, minutes[x.rpps],
+                       x.breaks, x.last)
+                for x in day.sessions if x.start <= now < x.end and st.busy_until.get(x.rpps, now) <= now]
         if not idle and not (preempting and st.running):
             continue
         pending = list(st.waiting.values())
@@ -391,8 +384,7 @@ def simulate(t: Territory, day: SimDay, policy: Policy, settings: ReadingSetting
         elif idle and policy is Policy.DISPATCH:
             chosen = dispatch_now(now, pending, idle, eligible, r)
         elif idle:
-            chosen = _first_come(now, pending, idle, eligible, _fifo_key if policy is Policy.FIFO else _silo_key,
-                                 m.resume_minutes)
+            chosen = _first_come(now, pending, idle, eligible, _fifo_key if policy is Policy.FIFO else _silo_key)
         for a in chosen:
             begin(a)
         if preempting and st.waiting:
