@@ -544,4 +544,6 @@ def dispatch_now(now: datetime, waiting: Sequence[DispatchTask], idle: Sequence[
     if not pool or not waiting:
         return ()
     r = rules or DispatchRules()
-    return solve(DispatchInstance(now, waiting, pool, eligible), replace(r, pause_urgent=False)).starting(now)
+    if r.pause_urgent:  # (a copy only then: STRICT is known by identity, order_key)
+        r = replace(r, pause_urgent=False)
+    return solve(DispatchInstance(now, waiting, pool, eligible), r).starting(now)

@@ -23,8 +23,8 @@ radiologist reading in pull mode finishes what they claimed.
 
 Every policy respects the same rules: eligibility by :func:`~mutualis.domain.reading.may_read`
 (qualification, privilege, remote reading, on duty, L2 ≠ L1), a reading starts only if its
-expected length fits before the radiologist's next block (a session's ``breaks``: performing,
-other work) or the session's end, a radiologist reads one exam at a time (its actual length may
+expected length fits before the session ends (a session is a stretch between the radiologist's
+blocks: performing, other work), a radiologist reads one exam at a time (its actual length may
 run over). One exception, dispatch's (``DispatchRules.pause_urgent``): an urgent exam near its
 due time may be read across a block, when that ends it sooner; the radiologist pauses over the
 block and needs ``SimSettings.resume_minutes`` more after it (the reading's ``pieces``).
@@ -200,7 +200,7 @@ class _Piece:
     rpps: str
     session: str
     start: datetime
-    end: datetime  # actual (paused over the session's breaks)
+    end: datetime  # actual (paused over ``breaks``)
     task: DispatchTask  # as this radiologist reads it (expected minutes of the stretch)
     queued: DispatchTask  # as it waited
     seq: int  # its end event
