@@ -6,12 +6,12 @@ instance (:class:`DispatchInstance`) → :func:`solve` → :class:`Solution`, an
 Rules, for a task ``t`` of ``m`` expected minutes given to reader ``r``:
 - ``r`` is eligible for ``t`` (precomputed sets, or a callable; eligibility is
   :func:`mutualis.domain.reading.may_read`, decided by the caller);
-- it starts at ``max(now, t.ready_at, r.free_at)`` (after ``r``'s earlier assignments), out of
-  the reader's ``breaks`` (performing, other work: the first stretch between them it fits in),
-  and ends ``m`` minutes later, by ``r.until`` when the reader has an end (end of shift);
+- it starts at ``max(now, t.ready_at, r.free_at)`` (after ``r``'s earlier assignments) and ends
+  ``m`` minutes later, by ``r.until`` when the reader has an end (its next block, end of shift);
 - except an urgent task whose latest start is ``DispatchRules.critical`` minutes away or less
-  (``pause_urgent``): it may start before a break and pause over it, ending ``m`` minutes of
-  reading plus ``resume_minutes`` per break later (:func:`stretch`), when that ends it sooner;
+  (``pause_urgent``): it may start before ``r.until`` and pause over the reader's ``breaks``
+  (the blocks after it), ending ``m`` minutes of reading plus ``resume_minutes`` per break later
+  (:func:`stretch`), by ``r.last``, when that ends it sooner;
 - a person never reads two tasks at once (several readers may be one person's successive
   sessions: they must not overlap, and each but the last has an ``until``).
 Order (:class:`DispatchRules`, :func:`order_key`): by default oldest first, except that a task
@@ -229,7 +229,9 @@ class DispatchRules:
       ``urgent_weight`` and ``tail_power``: the rollout's score, Σ weight × turnaround^power;
     - ``pause_urgent``: an urgent task whose latest start is ``critical`` minutes away or less
       may be read across a reader's break (paused over it, ``resume_minutes`` more after it)
-      when that ends it sooner; any other task is read in one stretch between breaks.
+      when that ends it sooner; any other task is read in one stretch between breaks;
+    - ``by_priority``: order by priority, then due time, then readiness (:data:`STRICT`),
+      instead of ``head_start`` and ``critical``.
     """
 
     head_start: Mapping[Priority, float] = field(default_factory=lambda: dict(DEFAULT_HEAD_START))
@@ -246,19 +248,20 @@ class DispatchRules:
     urgent_weight: float = 2.0
     tail_power: float = 4.0
     pause_urgent: bool = True
+    by_priority: bool = False
 
 
 DEFAULT_HEAD_START: Mapping[Priority, float] = {p: 0.0 for p in Priority}
 STRICT = DispatchRules(head_start={p: 0.0 for p in Priority}, critical=math.inf, keep_scarce=False, best_fit=False,
-                       lookahead=0, pause_urgent=False)
+                       lookahead=0, pause_urgent=False, by_priority=True)
 
 
 def order_key(task: DispatchTask, now: datetime | None = None,
               rules: DispatchRules | None = None) -> tuple[int, datetime, datetime, int]:
-    """Without rules: priority, then due time, then readiness, then id (strict urgent first).
-    With rules: critical tasks first by latest start, then the others oldest first on their
-    credited age (:class:`DispatchRules`)."""
-    if rules is None or now is None or rules is STRICT:
+    """Without rules (or ``rules.by_priority``): priority, then due time, then readiness, then id
+    (strict urgent first). With rules: critical tasks first by latest start, then the others
+    oldest first on their credited age (:class:`DispatchRules`)."""
+    if rules is None or now is None or rules.by_priority:
         return (PRIORITY_RANK[task.priority], task.due_at, task.ready_at, task.id)
     latest = task.due_at - timedelta(minutes=task.minutes)
     if (latest - now) / _MINUTE <= rules.critical:
@@ -414,6 +417,8 @@ def _greedy(ordered: Sequence[DispatchTask], candidates: Mapping[int, Sequence[i
         board.take(best, best_key[0], best_m)
         placed.append((task, best, best_start, best_key[0]))
     return unassigned
+
+
 def _look_ahead(ordered: Sequence[DispatchTask], candidates: Mapping[int, Sequence[int]], board: _Board,
                 r: DispatchRules, now: datetime, placed: list[_Placed]) -> list[DispatchTask]:
     """What each reader free now starts, by rollout: for each of the first ``r.lookahead`` tasks
@@ -423,8 +428,7 @@ def _look_ahead(ordered: Sequence[DispatchTask], candidates: Mapping[int, Sequen
     returns the tasks left for the greedy plan."""
     left = list(ordered)
     budget = r.lookahead_budget
-    free_now = sorted((i for i, f in enumerate(board.free) if f <= 0.0),
-                      key=lambda i: (board.until[i], board.ids[i]))
+    free_now = sorted((i for i, f in enumerate(board.free) if f <= 0.0), key=lambda i: (board.until[i], board.ids[i]))
     for i in free_now:
         if board.free[i] > 0.0 or not left:  # the person started something in another session
             continue
@@ -543,7 +547,5 @@ def dispatch_now(now: datetime, waiting: Sequence[DispatchTask], idle: Sequence[
     pool = [r for r in idle if r.free_at <= now]
     if not pool or not waiting:
         return ()
-    r = rules or DispatchRules()
-    if r.pause_urgent:  # (a copy only then: STRICT is known by identity, order_key)
-        r = replace(r, pause_urgent=False)
+    r = replace(rules or DispatchRules(), pause_urgent=False)
     return solve(DispatchInstance(now, waiting, pool, eligible), r).starting(now)

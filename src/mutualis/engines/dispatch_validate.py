@@ -17,10 +17,10 @@ def assignment_problems(instance: DispatchInstance, solution: Solution) -> list[
     """Every rule a solution breaks: unknown or ineligible pairs, a task given twice or dropped,
     a start before the task is ready or the reader is free, a wrong length (its expected minutes,
     plus the reader's breaks it pauses over and ``resume_minutes`` each: only an urgent task may
-    pause, :class:`~mutualis.engines.dispatch.DispatchRules`; then it ends by the reader's
-    ``last``), an end after the
-    reader's ``until``, a person reading two tasks at once (the readings in progress included,
-    until they end or are interrupted). Interruptions: only of a reading in progress, once, now,
+    pause, :class:`~mutualis.engines.dispatch.DispatchRules`, starting before the reader's
+    ``until`` and ending by their ``last``), an end after the reader's ``until``, a person
+    reading two tasks at once (the readings in progress included, until they end or are
+    interrupted). Interruptions: only of a reading in progress, once, now,
     never of an urgent or non-interruptible reading, each for an urgent task that starts at once
     on that reader; the interrupted task must then be assigned or reported unassigned, with the
     length of :func:`resumed_task` (what was read plus what is left is its length plus the
@@ -80,8 +80,10 @@ def assignment_problems(instance: DispatchInstance, solution: Solution) -> list[
             problems.append(Problem(where, f"task {a.task} lasts {(a.end - a.start) / _MINUTE:g} min, "
                                            f"not {(paused - a.start) / _MINUTE:g}"))
         end_by = (reader.last or reader.until) if across else reader.until
-        if end_by is not None and (a.end > end_by or (across and reader.until is not None and a.start >= reader.until)):
+        if end_by is not None and a.end > end_by:
             problems.append(Problem(where, f"task {a.task} ends after {a.reader}'s end {end_by:%H:%M}"))
+        if across and reader.until is not None and a.start >= reader.until:
+            problems.append(Problem(where, f"task {a.task} starts after {a.reader}'s end {reader.until:%H:%M}"))
         by_person.setdefault(reader.who, []).append((a.start, a.end, a.task))
     for who, items in by_person.items():
         items.sort()

@@ -303,22 +303,19 @@ def simulate(t: Territory, day: SimDay, policy: Policy, settings: ReadingSetting
             return
         readers = readers_until(max(w.due_at for w in urgent))
         ids = {x.id for x in readers}
-        # a paused reading's start as if it had not paused: dispatch counts what is done from it
-        running = [InProgress(p.task, p.session, now - timedelta(minutes=_worked(p.start, now, p.breaks)))
-                   for p in st.running.values() if p.session in ids]
-        running_of = {x.task.id: x for x in running}
+        # only routine readings are interrupted, and a routine reading is never paused over a block
+        running = [InProgress(p.task, p.session, p.start) for p in st.running.values() if p.session in ids]
         plan = solve(DispatchInstance(now, urgent, readers, eligible, running, m.resume_minutes), r)
         starts = {a.task: a for a in plan.assignments}
         for cut in plan.interruptions:
             p = st.running.pop(cut.task)
-            left = _worked(now, p.end, p.breaks)
-            minutes[p.rpps] -= left
+            minutes[p.rpps] -= (p.end - now) / _MIN
             st.busy_until[p.rpps] = now
             if p.start < now:
-                st.pieces.setdefault(cut.task, []).extend(_stretches(p.rpps, p.start, now, p.breaks))
-                ahead = sum(1 for a, _ in p.breaks if now <= a < p.end)  # resumptions not to come
-                st.left[cut.task], st.owner[cut.task] = left - ahead * m.resume_minutes, p.rpps
-                st.waiting[cut.task] = resumed_task(running_of[cut.task], now, p.rpps, m.resume_minutes)
+                st.pieces.setdefault(cut.task, []).append((p.rpps, p.start, now))
+                st.left[cut.task], st.owner[cut.task] = (p.end - now) / _MIN, p.rpps
+                st.waiting[cut.task] = resumed_task(InProgress(p.task, p.session, p.start), now, p.rpps,
+                                                    m.resume_minutes)
             else:  # had not begun: back as it was
                 st.waiting[cut.task] = p.queued
             st.interruptions += 1
