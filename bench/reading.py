@@ -38,7 +38,7 @@ from mutualis.adapters.communes import load_communes
 from mutualis.adapters.territory_file import read_territory_file
 from mutualis.domain.reading import may_read
 from mutualis.domain.reading_settings import ReadingSettings
-from mutualis.domain.territory import Commune, Profession, Territory
+from mutualis.domain.territory import Commune, Modality, Profession, Territory
 from mutualis.engines.dispatch import (
     STRICT,
     DispatchInstance,
@@ -94,6 +94,13 @@ def scaled(day: SimDay, settings: ReadingSettings, factor: float) -> tuple[SimDa
     return replace(day, exams=exams), replace(settings, reading_minutes=minutes, default_reading_minutes=default)
 
 
+def per_modality(settings: ReadingSettings) -> ReadingSettings:
+    """``settings`` with the reading minutes of its modalities only: every exam read, and expected,
+    in its modality's minutes (the world before exam-specific reading times)."""
+    modalities = {m.value for m in Modality}
+    return replace(settings, reading_minutes={k: v for k, v in settings.reading_minutes.items() if k in modalities})
+
+
 def roster_presence(t: Territory, communes: Mapping[str, Commune], day: date, seed: int, s: ReadingSettings,
                     m: SimSettings, seconds: float) -> tuple[list[Shift], dict[str, Any]]:
     """The presence rows of a 28-day roster of the territory (engines/roster, the week before the
@@ -109,7 +116,7 @@ def roster_presence(t: Territory, communes: Mapping[str, Commune], day: date, se
             key = (x.task.site, day)
             performed[key] = performed.get(key, 0) + length[x.task.exam] + round(x.minutes)
         else:
-            reading += s.minutes_for(x.task.modality.value)
+            reading += s.minutes_for(x.task.modality.value, x.task.exam)
     problem = territory_problem(t, start, 28, performed=performed, reading={day: reading})
     solution = solve_roster(to_instance(problem), seconds, seed=seed)
     if solution.roster is None:
@@ -142,8 +149,9 @@ def policy_table(title: str, summaries: dict[str, dict[str, Any]]) -> Table:
 
 
 def sensitivity_table(runs: dict[str, dict[str, dict[str, Any]]]) -> Table:
-    table = Table(title="Sensitivity: every reading time × k (same exams and radiologists)")
-    for col in ("k", "policy", "urgent p95", "urgent within due", "all p95", "all median", "all within due",
+    table = Table(title="Sensitivity: every reading time × k, or every exam in its modality's minutes "
+                        "(same exams and radiologists)")
+    for col in ("reading times", "policy", "urgent p95", "urgent within due", "all p95", "all median", "all within due",
                 "carried over", "workload CV"):
         table.add_column(col, justify="right")
     for k, summaries in runs.items():
@@ -376,7 +384,7 @@ def run(json_path: Path | None = None, *, territory: str = "aveyron-pimm", seed:
         step = progress.add_task(f"{t.id}: demand over {m.warmup_days} days before {day}, booked FCFS", total=1)
         the_day = build_day(t, communes, day, seed, s, m, roster)
         progress.advance(step)
-        step = progress.add_task("simulating the policies (with the sensitivity runs)", total=3 * (1 + len(scales)))
+        step = progress.add_task("simulating the policies (with the sensitivity runs)", total=3 * (2 + len(scales)))
         summaries: dict[str, dict[str, Any]] = {}
         for p in Policy:
             summaries[p.value] = summarise(simulate(t, the_day, p, s, m), the_day)
@@ -386,6 +394,10 @@ def run(json_path: Path | None = None, *, territory: str = "aveyron-pimm", seed:
             d, ks = scaled(the_day, s, k)
             sensitivity[f"×{k:g}"] = {p.value: summarise(simulate(t, d, p, ks, m), d) for p in Policy}
             progress.advance(step, 3)
+        flat = per_modality(s)
+        d = build_day(t, communes, day, seed, flat, m, roster)
+        sensitivity["per modality"] = {p.value: summarise(simulate(t, d, p, flat, m), d) for p in Policy}
+        progress.advance(step, 3)
         step = progress.add_task("the hindsight bound of the day (CP-SAT)", total=1)
         bound = hindsight(t, the_day, s, m, hindsight_seconds)
         progress.advance(step)

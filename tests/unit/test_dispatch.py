@@ -237,8 +237,12 @@ def test_a_callable_eligibility_gives_the_same_plan() -> None:
 def test_a_stored_task_is_dispatched_with_its_expected_minutes() -> None:
     task = ReadingTask(1, "A", "tdm-crane", Modality.CT, "rodez", Priority.URGENT, TaskKind.SINGLE, NOW,
                        NOW + timedelta(hours=1), id=7)
-    assert dispatch_task(task) == DispatchTask(7, Priority.URGENT, NOW, NOW + timedelta(hours=1), 15.0)
+    assert dispatch_task(task) == DispatchTask(7, Priority.URGENT, NOW, NOW + timedelta(hours=1), 8.0)
+    # the exam's own minutes win over its modality's; without them, the modality's
+    assert dispatch_task(task, ReadingSettings(reading_minutes={"CT": 12.0, "tdm-crane": 6.0})).minutes == 6.0
     assert dispatch_task(task, ReadingSettings(reading_minutes={"CT": 12.0})).minutes == 12.0
+    tap = replace(task, exam="tdm-tap")
+    assert dispatch_task(tap).minutes == 25.0 and dispatch_task(replace(task, exam="tdm-thorax-inj")).minutes == 15.0
 
 
 # ---------------------------------------------------------------- pre-emption

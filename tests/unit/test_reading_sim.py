@@ -80,6 +80,19 @@ def test_deterministic_for_a_seed(aveyron: Territory, communes: dict[str, Commun
     assert [x.task.exam for x in other.exams] != [x.task.exam for x in day.exams]
 
 
+def test_reading_times_are_the_exams_own(aveyron: Territory, communes: dict[str, Commune]) -> None:
+    from bench.reading import per_modality
+
+    s = ReadingSettings()
+    exact = build_day(aveyron, communes, DAY, 4, sim=replace(SIM, reading_sigma=0.0))
+    read = [x for x in exact.exams if not x.report_at]
+    assert all(x.minutes == s.minutes_for(x.task.modality.value, x.task.exam) for x in read)
+    ct = {x.task.exam: x.minutes for x in read if x.task.modality.value == "CT"}
+    assert ct.get("tdm-crane") == 8.0 and ct.get("tdm-tap") == 25.0  # a head CT reads faster than a CAP
+    flat = build_day(aveyron, communes, DAY, 4, per_modality(s), sim=replace(SIM, reading_sigma=0.0))
+    assert {x.minutes for x in flat.exams if not x.report_at and x.task.modality.value == "CT"} == {15.0}
+
+
 def test_every_reading_keeps_the_rules(aveyron: Territory, day: SimDay, runs: dict[Policy, PolicyRun]) -> None:
     people = {p.rpps: p for p in aveyron.practitioners}
     on_duty = {s.rpps for s in day.sessions}
@@ -208,8 +221,8 @@ def _session(rpps: str, start: datetime, end: datetime, n: int = 0) -> Session:
 
 
 def _routine_mri_then_urgent_ct(aveyron: Territory) -> list[SimExam]:
-    return [_exam(aveyron, 0, "irm-genou", Priority.OUTPATIENT, _at(8), 60),  # 60 min expected and read
-            _exam(aveyron, 1, "tdm-crane", Priority.URGENT, _at(8, 5), 15)]  # due 09:05
+    return [_exam(aveyron, 0, "irm-encephale", Priority.OUTPATIENT, _at(8), 60),  # 60 min expected and read
+            _exam(aveyron, 1, "tdm-thorax-inj", Priority.URGENT, _at(8, 5), 15)]  # due 09:05
 
 
 def _by_id(run: PolicyRun) -> dict[int, Reading]:
@@ -243,7 +256,7 @@ def test_no_interruption_when_a_reader_frees_up_in_time(aveyron: Territory) -> N
 
 def test_never_an_urgent_reading_nor_a_performing_block_nor_other_work_by_default(aveyron: Territory) -> None:
     exams = [_exam(aveyron, 0, "irm-encephale", Priority.URGENT, _at(8), 60),  # MR_CT_2 reads it 08:00–09:00
-             _exam(aveyron, 1, "tdm-crane", Priority.URGENT, _at(8, 5), 15),
+             _exam(aveyron, 1, "tdm-thorax-inj", Priority.URGENT, _at(8, 5), 15),
              _exam(aveyron, 2, "infiltration-scannoguidee", Priority.OUTPATIENT, _at(8, 5), 55, MR_CT)]
     performing = _hand_day(exams, [_session(MR_CT, _at(8), _at(8, 5)), _session(MR_CT, _at(9), _at(12), 1),
                                    _session(MR_CT_2, _at(8), _at(12))], {MR_CT: ((_at(8, 5), _at(9)),)})
@@ -266,7 +279,7 @@ def test_an_urgent_exam_near_its_due_time_is_read_across_a_block_under_dispatch(
     block = (_at(8, 5), _at(8, 27))
     sessions = [replace(_session(MR_CT, _at(8), _at(8, 5)), breaks=(block,), last=_at(12)),
                 replace(_session(MR_CT, _at(8, 27), _at(12), 1), last=_at(12))]
-    day = _hand_day([_exam(aveyron, 0, "tdm-crane", Priority.URGENT, _at(7, 40), 15)], sessions, {MR_CT: (block,)})
+    day = _hand_day([_exam(aveyron, 0, "tdm-thorax-inj", Priority.URGENT, _at(7, 40), 15)], sessions, {MR_CT: (block,)})
     run = simulate(aveyron, day, Policy.DISPATCH, SLOW_MR, SIM)
     got = _by_id(run)[0]
     # 5 minutes read, paused over the block, 2 to get back into it and the 10 left: due 08:40, read 08:39

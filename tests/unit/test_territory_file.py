@@ -111,11 +111,15 @@ def test_reading_settings_round_trip_and_errors(communes: dict[str, Commune]) ->
 
     base = _text()
     good = base.replace("[territory]", '[territory]\nreading = { mode = "push", due_hours = { urgent = 0.5 }, '
-                                       "l2_yearly_minimum = 2000, reading_minutes = { CT = 12 } }", 1)
+                                       "l2_yearly_minimum = 2000, reading_minutes = { CT = 12, IRM-GENOU = 18 } }", 1)
     t = parse_territory("mini.toml", good, communes)
     assert t.reading.mode is ReadingMode.PUSH and t.reading.urgent_due == timedelta(minutes=30)
     assert t.reading.inpatient_due == timedelta(hours=24) and t.reading.l2_yearly_minimum == 2000
     assert t.reading.reading_minutes["CT"] == 12 and t.reading.reading_minutes["MR"] == 20
+    assert t.reading.minutes_for("MR", "IRM-GENOU") == 18 and t.reading.minutes_for("MR", "IRM-AUTRE") == 20
+    typo = base.replace("[territory]", "[territory]\nreading = { reading_minutes = { IRM-GENOUX = 18 } }", 1)
+    assert any("territory.reading.reading_minutes.IRM-GENOUX" in p and "exam code" in p
+               for p in _problems(typo, communes))
     again = territory_document(t, communes)["territory"]["reading"]
     assert again["mode"] == "push" and again["due_hours"]["urgent"] == 0.5
     bad = base.replace("[territory]", '[territory]\nreading = { mode = "shout", due_hours = { urgent = -1, soon = 2 }, '

@@ -24,7 +24,19 @@ class TaskKind(StrEnum):
 
 
 def _default_reading_minutes() -> dict[str, float]:
-    return {"DX": 4.0, "CR": 4.0, "US": 5.0, "CT": 15.0, "MR": 20.0, "MG": 3.0}
+    return {"DX": 4.0, "CR": 4.0, "US": 5.0, "CT": 15.0, "MR": 20.0, "MG": 3.0, **EXAM_READING_MINUTES}
+
+
+# expected reading minutes of the catalogue's exams whose reading differs from their modality's
+# (assumptions: more regions, more series and injected phases take longer to read)
+EXAM_READING_MINUTES: Mapping[str, float] = {
+    "irm-encephale-gado": 25.0, "irm-rachis-gado": 25.0, "irm-genou": 15.0, "irm-epaule": 15.0,
+    "irm-abdomino-pelvienne": 30.0, "irm-mammaire": 25.0,
+    "tdm-crane": 8.0, "tdm-crane-inj": 10.0, "tdm-thorax": 12.0, "tdm-abdo-pelvien-inj": 18.0, "tdm-tap": 25.0,
+    "tdm-rachis": 12.0, "tdm-membre-inf": 10.0, "infiltration-scannoguidee": 5.0,
+    "rx-thorax": 3.0, "rx-asp": 3.0, "rx-bassin": 3.0, "rx-cuisse": 3.0, "rx-genou": 3.0,
+    "rx-membres-inf-grand-format": 5.0, "mammo-diagnostique": 5.0, "biopsie-mammaire-echoguidee": 8.0,
+    "cytoponction-thyroide": 8.0}
 
 
 def _default_qualifications() -> dict[str, str]:
@@ -45,9 +57,12 @@ class ReadingSettings:
     - ``mode``: ``pull`` by default (radiologists claim from a shared worklist; push is opt-in).
     - ``l1_yearly_minimum`` 500 and ``l2_yearly_minimum`` 1,500 screening readings a year
       (source: DOMAIN.md; another source says 2,000 for L2).
-    - ``reading_minutes`` per modality (assumptions, for push dispatch and the simulation):
-      DX and CR 4, CT 15, MR 20, MG 3 per reading; US 5 for the report alone, the exam itself is
-      performed by the radiologist during its slot; another modality ``default_reading_minutes``.
+    - ``reading_minutes`` per modality or per exam code of the catalogue, an exam's own entry
+      winning (assumptions, for push dispatch and the simulation): DX and CR 4, CT 15, MR 20,
+      MG 3 per reading; US 5 for the report alone, the exam itself is performed by the
+      radiologist during its slot; another modality ``default_reading_minutes``. The exams whose
+      reading differs from their modality's are in :data:`EXAM_READING_MINUTES` (a head CT 8, a
+      chest-abdomen-pelvis CT 25, a knee MRI 15, a chest X-ray 3...).
     - ``modality_qualifications``: the practitioner qualification needed to read a modality
       (assumption: the catalogue has no per-exam qualification, and the territory files list
       ``MR``, ``CT`` and ``US`` among radiologists' qualifications; a diagnostic mammogram needs a
@@ -79,8 +94,11 @@ class ReadingSettings:
         return {Priority.URGENT: self.urgent_due, Priority.INPATIENT: self.inpatient_due}.get(
             priority, self.outpatient_due)
 
-    def minutes_for(self, modality: str) -> float:
-        return self.reading_minutes.get(modality, self.default_reading_minutes)
+    def minutes_for(self, modality: str, exam: str | None = None) -> float:
+        """Expected reading minutes of an exam: its own (``reading_minutes[exam]``), else its
+        modality's, else ``default_reading_minutes``."""
+        m = self.reading_minutes
+        return m[exam] if exam is not None and exam in m else m.get(modality, self.default_reading_minutes)
 
 
 def settings_problems(s: ReadingSettings) -> list[Problem]:

@@ -369,6 +369,9 @@ def territory_problems(t: Territory, communes: Mapping[str, Commune]) -> list[Pr
             p.append(Problem(f"exams[{i}].ccam", f"{ex.ccam!r}: {reason}"))
         if not 0 < ex.duration_min <= 24 * 60:
             p.append(Problem(f"exams[{i}].duration_min", "duration must be between 1 and 1440 minutes"))
+    known = {m.value for m in Modality} | set(exams) | set(ReadingSettings().reading_minutes)
+    p += [Problem(f"territory.reading.reading_minutes.{key}", "neither a modality nor an exam code of the catalogue")
+          for key in t.reading.reading_minutes if key not in known]
     return p
 
 

@@ -96,7 +96,8 @@ def dispatch_task(task: ReadingTask, settings: ReadingSettings | None = None) ->
     if task.id is None:
         raise ValueError("a task is dispatched once it has an id")
     s = settings or ReadingSettings()
-    return DispatchTask(task.id, task.priority, task.ready_at, task.due_at, s.minutes_for(task.modality.value))
+    minutes = s.minutes_for(task.modality.value, task.exam)
+    return DispatchTask(task.id, task.priority, task.ready_at, task.due_at, minutes)
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,9 @@ times, and the radiologists' sessions. The input of ``reading_sim.py``, the same
   booking desk does; the exams whose slot falls on the day are acquired then. An exam is ready
   for reading at the end of its slot, on its machine's site; its due time comes from
   :class:`~mutualis.domain.reading.ReadingSettings`.
-- Reading times: ``ReadingSettings.minutes_for`` the modality times a log-normal factor of mean
-  1 and spread ``reading_sigma``, drawn once per exam from ``random.Random(seed)``.
+- Reading times: ``ReadingSettings.minutes_for`` the exam (its own minutes, else its
+  modality's) times a log-normal factor of mean 1 and spread ``reading_sigma``, drawn once per
+  exam from ``random.Random(seed)``.
 - Exams performed by a radiologist (``radiologist_on_site``: ultrasound, guided acts): a
   radiologist present on the site (qualified for the modality when one is) performs it during
   its slot and writes the report right after; those minutes are blocked for reading and the
@@ -293,9 +294,9 @@ def build_day(t: Territory, communes: Mapping[str, Commune], day: date, seed: in
         end = o.start + timedelta(minutes=exam.duration_min)
         site = site_of[o.equipment]
         task = new_task(None, f"SIM{len(out):05d}", exam, site, o.order.priority, end, s, id=len(out))
-        minutes = s.minutes_for(task.modality.value) * _factor(rng, m.reading_sigma)
+        minutes = s.minutes_for(task.modality.value, task.exam) * _factor(rng, m.reading_sigma)
         draw = rng.random()
-        l2_minutes = s.minutes_for(task.modality.value) * _factor(rng, m.reading_sigma)
+        l2_minutes = s.minutes_for(task.modality.value, task.exam) * _factor(rng, m.reading_sigma)
         outcome = ""
         if task.kind is TaskKind.SCREENING_L1:
             outcome = ("insufficient" if draw < m.insufficient_share

@@ -120,7 +120,7 @@ def _schedule(model: cp_model.CpModel, t: Territory, day: SimDay, s: ReadingSett
             reads.append(_Read(x, ready, due, turnaround=at(x.report_at) - ready))
             continue
         actual = max(1, math.floor(x.minutes * _TENTHS + 1e-9))
-        expected = math.floor(s.minutes_for(x.task.modality.value) * _TENTHS + 1e-9)
+        expected = math.floor(s.minutes_for(x.task.modality.value, x.task.exam) * _TENTHS + 1e-9)
         end = model.new_int_var(ready, horizon, f"end_{x.task.id}")
         chosen = []
         for session in day.sessions:

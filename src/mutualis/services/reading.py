@@ -134,7 +134,7 @@ def _push(uow: UnitOfWork, t: Territory, now: datetime) -> tuple[int, int]:
     holding: dict[str, list[ReadingTask]] = defaultdict(list)
     for x in tasks:
         if x.status is TaskStatus.CLAIMED and x.claimed_by:
-            held[x.claimed_by] += int(t.reading.minutes_for(x.modality.value))
+            held[x.claimed_by] += int(t.reading.minutes_for(x.modality.value, x.exam))
             holding[x.claimed_by].append(x)
     # free after what they hold; a reading must end before their duty does
     readers = [dispatch.Reader(rpps, now + timedelta(minutes=held[rpps]), duty.until.get(rpps), person=rpps,
