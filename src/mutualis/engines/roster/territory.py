@@ -7,7 +7,8 @@ Default shifts (:func:`default_shifts`, documented assumptions — a territory m
 - radiologists: ``J-<site>`` a day on site 08:00–18:30 at every site with imaging;
   ``TELE`` remote reading 08:00–18:30 (CT-qualified where there is a CT); ``L2`` a day of
   screening second reading (remote, needs the territory's L2 qualification); ``GN`` the
-  territory's night on call 18:30–08:30; ``GJ`` the weekend day on call 08:30–18:30;
+  territory's night on call 18:30–08:30; ``GJ`` the weekend day on call 08:30–18:30 (both
+  CT-qualified where there is a CT: the urgent exams of the night are mostly CTs);
 - radiographers: ``M-<site>`` the site's day, from the first opening to the last closing of its
   machines (split into ``M-<site>`` 7-hour morning and ``S-<site>`` evening when longer than
   10 h 30); ``IRM-<site>`` (and ``IRMS-<site>`` in the evening, likewise) the MRI's hours, for MR-trained
@@ -129,17 +130,17 @@ def _imaging_sites(t: Territory) -> list[str]:
 def default_shifts(t: Territory) -> tuple[ShiftDefinition, ...]:
     names = {s.id: s.name for s in t.sites}
     ct = any(e.modality is Modality.CT for e in t.equipment)
+    reads_ct = t.reading.modality_qualifications.get(Modality.CT.value) if ct else None
     out = [ShiftDefinition(f"J-{s}", f"Jour {names[s]}", RADIOLOGIST, s, 8 * 60, 18 * 60 + 30)
            for s in _imaging_sites(t)]  # fmt: skip
     out += [
-        ShiftDefinition("TELE", "Télélecture", RADIOLOGIST, None, 8 * 60, 18 * 60 + 30, ShiftKind.REMOTE,
-                        t.reading.modality_qualifications.get(Modality.CT.value) if ct else None),
+        ShiftDefinition("TELE", "Télélecture", RADIOLOGIST, None, 8 * 60, 18 * 60 + 30, ShiftKind.REMOTE, reads_ct),
         ShiftDefinition("L2", "Deuxième lecture (dépistage)", RADIOLOGIST, None, 8 * 60, 18 * 60 + 30,
                         ShiftKind.REMOTE, t.reading.l2_qualification),
         ShiftDefinition("GN", "Garde de nuit du territoire", RADIOLOGIST, None, 18 * 60 + 30, 32 * 60 + 30,
-                        ShiftKind.NIGHT_ON_CALL),
+                        ShiftKind.NIGHT_ON_CALL, reads_ct),
         ShiftDefinition("GJ", "Garde de jour (week-end)", RADIOLOGIST, None, 8 * 60 + 30, 18 * 60 + 30,
-                        ShiftKind.WEEKEND_ON_CALL),
+                        ShiftKind.WEEKEND_ON_CALL, reads_ct),
     ]  # fmt: skip
     for s in _imaging_sites(t):
         spans = [h for w in range(7) if (h := _site_hours(t, s, w))]
@@ -300,18 +301,19 @@ def too_close(previous: ShiftDefinition, following: ShiftDefinition) -> bool:
 
 def fairness(problem: TerritoryRoster) -> tuple[Balance, ...]:
     """Nights on call, and weekend days on call, spread within one among the people of the same
-    profession and contract who take on-call (weight 5,000 a shift of spread beyond one: more
-    than a missing day on site, less than a missing on-call)."""
-    groups: dict[tuple[str, float, bool], list[str]] = {}
+    profession and contract who may take them (on-call contract and qualification; weight 5,000 a
+    shift of spread beyond one: more than a missing day on site, less than a missing on-call)."""
+    groups: dict[tuple[str, float, bool], list[Person]] = {}
     for p in problem.people:
         if p.contract.on_call:
-            groups.setdefault((p.profession, p.contract.share, p.contract.weekends), []).append(p.rpps)
+            groups.setdefault((p.profession, p.contract.share, p.contract.weekends), []).append(p)
     out = []
-    for (profession, _, _), members in sorted(groups.items()):
+    for (profession, _, _), people in sorted(groups.items(), key=lambda g: g[0]):
         for kind in (ShiftKind.NIGHT_ON_CALL, ShiftKind.WEEKEND_ON_CALL):
-            codes = tuple(s.code for s in problem.shifts if s.kind is kind and s.profession == profession)
-            if codes and len(members) > 1:
-                out.append(Balance(tuple(members), codes, 1, FAIRNESS))
+            shifts = [s for s in problem.shifts if s.kind is kind and s.profession == profession]
+            members = tuple(p.rpps for p in people if any(may_work(p, s) for s in shifts))
+            if shifts and len(members) > 1:
+                out.append(Balance(members, tuple(s.code for s in shifts), 1, FAIRNESS))
     return tuple(out)
 
 
