@@ -95,22 +95,24 @@ def test_a_swap_that_breaks_the_law_is_refused_and_a_lawful_one_applied(containe
         rosters.decide_swap(container.uow(), COORD, sid, True, address=None, now=NOW)
     assert any("after the night on call" in p.reason for p in refused.value.problems)
     assert rosters.view(container.uow(), COORD, pimm.id, START, 14).entries == v.entries  # nothing changed
-    # a remote-reading day handed to a colleague who is off that day and rested: applied
-    day = START + timedelta(days=9)
-    tele = next(e for e in v.entries if e.day == day and e.shift == "TELE")
-    needs = v.shifts["TELE"].qualification  # remote reading needs the CT qualification in this territory
-    off = [p.rpps for p in pimm.practitioners if p.profession.value == "radiologist" and (day, p.rpps) not in shift
-           and (needs is None or needs in p.qualifications)]
-
-    def lawful(b: str) -> bool:
-        moved = [e for e in v.entries if not (e.day == day and e.rpps == tele.rpps)] + [replace(tele, rpps=b)]
+    # a remote-reading day handed to a colleague who is off that day, qualified and rested: applied
+    def lawful(tele: RosterEntry, b: str) -> bool:
+        moved = [e for e in v.entries if not (e.day == tele.day and e.rpps == tele.rpps)] + [replace(tele, rpps=b)]
         return not [p for p in legal_problems(moved, v.shifts) if p.location.startswith(b)]
 
-    taker = next(b for b in off if lawful(b))
+    def takers(tele: RosterEntry) -> list[str]:
+        needs = v.shifts[tele.shift].qualification  # remote reading needs CT (or MR) in this territory
+        return [p.rpps for p in pimm.practitioners if p.profession.value == "radiologist"
+                and (tele.day, p.rpps) not in shift and (needs is None or needs in p.qualifications)
+                and lawful(tele, p.rpps)]
+
+    tele, taker = next((e, b) for e in v.entries if e.day > START and v.shifts[e.shift].kind is ShiftKind.REMOTE
+                       for b in takers(e))
+    day = tele.day
     sid = rosters.request_swap(container.uow(), COORD, rid, day, tele.rpps, taker, address=None, now=NOW)
     rosters.decide_swap(container.uow(), COORD, sid, True, address=None, now=NOW)
     after = {(e.day, e.rpps): e.shift for e in rosters.view(container.uow(), COORD, pimm.id, START, 14).entries}
-    assert after[day, taker] == "TELE" and (day, tele.rpps) not in after
+    assert after[day, taker] == tele.shift and (day, tele.rpps) not in after
     with container.uow() as uow:
         rows = uow.presence.shifts(pimm.id, [s.id for s in pimm.sites], day, day)
     assert any(r.rpps == taker and r.role == "remote" for r in rows)

@@ -82,10 +82,13 @@ def test_remote_readers_follow_the_reading_the_bookings_ask() -> None:
     tuesday, saturday = DECEMBER + timedelta(days=7), DECEMBER + timedelta(days=4)
     quiet = default_demand(t, shifts, DECEMBER, 7)
     assert quiet[DECEMBER, "TELE"] == 1 and (saturday, "TELE") not in quiet
+    # an MR reader among the remote readers on the days the MRI is open, a CT reader besides
+    irm = next(s for s in shifts if s.code == "TELE-IRM")
+    assert irm.qualification == "MR" and quiet[DECEMBER, "TELE-IRM"] == 1 and (saturday, "TELE-IRM") not in quiet
     on_site = sum(v for (d, code), v in quiet.items() if d == DECEMBER and code.startswith("J-"))
     # 40 hours of reading and 5 of performing at Rodez that Tuesday: ceil(45 h / 7 h) radiologist-days in all
     busy = default_demand(t, shifts, DECEMBER, 8, {("rodez", tuesday): 300}, {tuesday: 2400.0})
     there = sum(v for (d, code), v in busy.items() if d == tuesday and code.startswith("J-"))
     assert there == on_site
-    assert busy[tuesday, "TELE"] == 7 - on_site
+    assert busy[tuesday, "TELE"] + busy[tuesday, "TELE-IRM"] == 7 - on_site and busy[tuesday, "TELE-IRM"] == 1
     assert busy[DECEMBER, "TELE"] == 1

@@ -5,7 +5,8 @@ opening hours and the bookings, leave, contracts and the legal limits.
 Default shifts (:func:`default_shifts`, documented assumptions — a territory may list its own):
 
 - radiologists: ``J-<site>`` a day on site 08:00–18:30 at every site with imaging;
-  ``TELE`` remote reading 08:00–18:30 (CT-qualified where there is a CT); ``L2`` a day of
+  ``TELE`` remote reading 08:00–18:30 (CT-qualified where there is a CT); ``TELE-IRM`` the
+  same, MR-qualified, where there is an MRI; ``L2`` a day of
   screening second reading (remote, needs the territory's L2 qualification); ``GN`` the
   territory's night on call 18:30–08:30; ``GJ`` the weekend day on call 08:30–18:30 (both
   CT-qualified where there is a CT: the urgent exams of the night are mostly CTs);
@@ -18,7 +19,9 @@ Demand (:func:`default_demand`) per day: one radiologist per open site (two wher
 exams needing a radiologist on site exceed a day); on weekdays, remote readers for the reading
 and performing the day's bookings need beyond what the radiologists on site give, at
 :data:`READING_DAY_MIN` each (at least one; a remote reader reads CT when the territory has a
-CT: remote reading is mostly the CT's, and ultrasound is read on site only); an L2
+CT: remote reading is mostly the CT's, and ultrasound is read on site only), one of them an
+MRI reader (``TELE-IRM``) on the days the MRI is open: its readings are the longest, and the
+MR readers on site are taken by their ultrasound lists; an L2
 reader on the days the mammograph is open, one radiologist on call every night and on weekend
 days; one radiographer per open machine (the MRI's MR-trained).
 
@@ -131,10 +134,13 @@ def default_shifts(t: Territory) -> tuple[ShiftDefinition, ...]:
     names = {s.id: s.name for s in t.sites}
     ct = any(e.modality is Modality.CT for e in t.equipment)
     reads_ct = t.reading.modality_qualifications.get(Modality.CT.value) if ct else None
+    mri = any(e.modality is Modality.MR for e in t.equipment)
     out = [ShiftDefinition(f"J-{s}", f"Jour {names[s]}", RADIOLOGIST, s, 8 * 60, 18 * 60 + 30)
            for s in _imaging_sites(t)]  # fmt: skip
     out += [
         ShiftDefinition("TELE", "Télélecture", RADIOLOGIST, None, 8 * 60, 18 * 60 + 30, ShiftKind.REMOTE, reads_ct),
+        *([ShiftDefinition("TELE-IRM", "Télélecture IRM", RADIOLOGIST, None, 8 * 60, 18 * 60 + 30, ShiftKind.REMOTE,
+                           t.reading.modality_qualifications.get(Modality.MR.value))] if mri else []),
         ShiftDefinition("L2", "Deuxième lecture (dépistage)", RADIOLOGIST, None, 8 * 60, 18 * 60 + 30,
                         ShiftKind.REMOTE, t.reading.l2_qualification),
         ShiftDefinition("GN", "Garde de nuit du territoire", RADIOLOGIST, None, 18 * 60 + 30, 32 * 60 + 30,
@@ -213,7 +219,12 @@ def default_demand(t: Territory, shifts: Sequence[ShiftDefinition], start: date,
         if w < 5:
             on_site = sum(v for (d, code), v in demand.items() if d == day and code.startswith("J-"))
             work = to_read.get(day, 0.0) + sum(v for (_, d), v in booked.items() if d == day)
-            demand[day, "TELE"] = max(1, math.ceil(work / READING_DAY_MIN) - on_site)
+            remote = max(1, math.ceil(work / READING_DAY_MIN) - on_site)
+            mri_open = any(e.modality is Modality.MR and e.opening_hours.get(WEEKDAYS[w]) for e in t.equipment)
+            if mri_open and "TELE-IRM" in codes:  # one of the remote readers reads MRI (at least one reads CT)
+                demand[day, "TELE-IRM"] = 1
+                remote = max(1, remote - 1)
+            demand[day, "TELE"] = remote
         if mammography:
             demand[day, "L2"] = 1
         demand[day, "GN"] = 1
