@@ -92,3 +92,14 @@ def test_remote_readers_follow_the_reading_the_bookings_ask() -> None:
     assert there == on_site
     assert busy[tuesday, "TELE"] + busy[tuesday, "TELE-IRM"] == 7 - on_site and busy[tuesday, "TELE-IRM"] == 1
     assert busy[DECEMBER, "TELE"] == 1
+
+
+def test_the_pages_name_each_remote_shift() -> None:
+    from mutualis.entrypoints.web.rosters_fr import short
+
+    t = read_territory_file(ROOT / "territories" / "aveyron-pimm.toml", load_communes())
+    shifts = {s.code: s for s in default_shifts(t)}
+    names = {s.id: s.name for s in t.sites}
+    assert [short(shifts[c], names) for c in ("TELE", "TELE-IRM", "L2", "GN", "GJ")] == [
+        "Télé", "Télé IRM", "L2", "Nuit", "Garde"]
+    assert shifts["GN"].qualification == shifts["GJ"].qualification == "CT"  # the on-call reads the night's CTs

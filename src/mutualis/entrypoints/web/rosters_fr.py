@@ -47,8 +47,9 @@ def short(s: ShiftDefinition, sites: dict[str, str]) -> str:
         return "Nuit"
     if s.kind is ShiftKind.WEEKEND_ON_CALL:
         return "Garde"
-    if s.kind is ShiftKind.REMOTE:
-        return "L2" if s.qualification else "Télé"
+    if s.kind is ShiftKind.REMOTE:  # screening second reading, remote MRI reading, remote reading
+        q = s.qualification or ""
+        return "L2" if q.startswith("mammo") else "Télé IRM" if q == "MR" else "Télé"
     prefix = s.code.split("-")[0]
     name = sites.get(s.site or "", "")
     town = name.split("(")[-1].rstrip(")") if "(" in name else name.replace("CH de ", "").replace("CH d'", "")
