@@ -348,7 +348,7 @@ def test_conventions_decide_remote_reading(world: World) -> None:
 
 def test_push_mode_assigns_only_readings_that_end_before_the_readers_duty(world: World) -> None:
     """Two CT readers free now: one leaves in 10 minutes, the other's duty runs on past midnight
-    (today's row, then tomorrow's until 08:00). An urgent head CT (15 minutes) goes to the one who
+    (today's row, then tomorrow's until 08:00). An urgent injected chest CT (15 minutes) goes to the one who
     stays, though the other comes first among equals; with only the one leaving, it waits."""
     _load(world.c, replace(world.t, reading=replace(world.t.reading, mode=ReadingMode.PUSH)), world.now)
     local = booking.to_local(world.now, world.t)
@@ -364,7 +364,7 @@ def test_push_mode_assigns_only_readings_that_end_before_the_readers_duty(world:
         uow.commit()
     assert duty.until[MARTY] - world.now <= timedelta(minutes=10)
     assert duty.until[CT_RODEZ] == datetime.combine(today + timedelta(days=1), time(8), ZoneInfo(world.t.timezone))
-    urgent = ready(world, "tdm-crane", "rodez", Priority.URGENT)
+    urgent = ready(world, "tdm-thorax-inj", "rodez", Priority.URGENT)
     assert _sweep(world, world.now)["assigned"] == 1
     with world.c.uow() as uow:
         stored = uow.reading.get(urgent.id or 0)
