@@ -23,10 +23,6 @@ class TaskKind(StrEnum):
     SCREENING_L2 = "screening_l2"
 
 
-def _default_reading_minutes() -> dict[str, float]:
-    return {"DX": 4.0, "CR": 4.0, "US": 5.0, "CT": 15.0, "MR": 20.0, "MG": 3.0, **EXAM_READING_MINUTES}
-
-
 # expected reading minutes of the catalogue's exams whose reading differs from their modality's
 # (assumptions: more regions, more series and injected phases take longer to read)
 EXAM_READING_MINUTES: Mapping[str, float] = {
@@ -37,6 +33,10 @@ EXAM_READING_MINUTES: Mapping[str, float] = {
     "rx-thorax": 3.0, "rx-asp": 3.0, "rx-bassin": 3.0, "rx-cuisse": 3.0, "rx-genou": 3.0,
     "rx-membres-inf-grand-format": 5.0, "mammo-diagnostique": 5.0, "biopsie-mammaire-echoguidee": 8.0,
     "cytoponction-thyroide": 8.0}
+
+
+def _default_reading_minutes() -> dict[str, float]:
+    return {"DX": 4.0, "CR": 4.0, "US": 5.0, "CT": 15.0, "MR": 20.0, "MG": 3.0, **EXAM_READING_MINUTES}
 
 
 def _default_qualifications() -> dict[str, str]:

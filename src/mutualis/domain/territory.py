@@ -16,7 +16,7 @@ from itertools import pairwise
 
 from mutualis.domain.errors import Problem
 from mutualis.domain.identifiers import check_ccam, check_finess, check_insee, check_rpps
-from mutualis.domain.reading_settings import ReadingSettings
+from mutualis.domain.reading_settings import EXAM_READING_MINUTES, ReadingSettings
 
 
 class Modality(StrEnum):
@@ -369,7 +369,7 @@ def territory_problems(t: Territory, communes: Mapping[str, Commune]) -> list[Pr
             p.append(Problem(f"exams[{i}].ccam", f"{ex.ccam!r}: {reason}"))
         if not 0 < ex.duration_min <= 24 * 60:
             p.append(Problem(f"exams[{i}].duration_min", "duration must be between 1 and 1440 minutes"))
-    known = {m.value for m in Modality} | set(exams) | set(ReadingSettings().reading_minutes)
+    known = {m.value for m in Modality} | set(exams) | set(EXAM_READING_MINUTES)
     p += [Problem(f"territory.reading.reading_minutes.{key}", "neither a modality nor an exam code of the catalogue")
           for key in t.reading.reading_minutes if key not in known]
     return p

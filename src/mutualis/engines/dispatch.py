@@ -137,12 +137,13 @@ def stretch(start: float, minutes: float, breaks: Sequence[tuple[float, float]],
     return (t if begun == -math.inf else begun), t + left
 
 
-def reading_span(reader: Reader, start: datetime, minutes: float, resume: float) -> tuple[datetime, datetime]:
-    """When ``reader`` reads ``minutes`` from ``start`` on, paused over their breaks (:func:`stretch`)."""
-    if not reader.breaks:
-        return start, start + timedelta(minutes=minutes)
-    a, b = stretch(0.0, minutes, [((x - start) / _MINUTE, (y - start) / _MINUTE) for x, y in reader.breaks], resume)
-    return start + timedelta(minutes=a), start + timedelta(minutes=b)
+def reading_end(breaks: Sequence[tuple[datetime, datetime]], start: datetime, minutes: float,
+                resume: float) -> datetime:
+    """When ``minutes`` of reading from ``start`` end, paused over ``breaks`` (:func:`stretch`)."""
+    if not breaks:
+        return start + timedelta(minutes=minutes)
+    return start + timedelta(minutes=stretch(0.0, minutes, [((x - start) / _MINUTE, (y - start) / _MINUTE)
+                                                            for x, y in breaks], resume)[1])
 
 
 @dataclass(frozen=True)

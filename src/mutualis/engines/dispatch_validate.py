@@ -8,7 +8,7 @@ from itertools import pairwise
 
 from mutualis.domain.errors import Problem
 from mutualis.domain.orders import Priority
-from mutualis.engines.dispatch import DispatchInstance, Solution, allows, reading_span, resumed_task
+from mutualis.engines.dispatch import DispatchInstance, Solution, allows, reading_end, resumed_task
 
 _MINUTE = timedelta(minutes=1)
 
@@ -72,7 +72,7 @@ def assignment_problems(instance: DispatchInstance, solution: Solution) -> list[
         if a.start < max(instance.now, task.ready_at, stopped.get(a.reader, reader.free_at)):
             problems.append(Problem(where, f"task {a.task} starts before it is ready or {a.reader} is free"))
         minutes = task.minutes_for(reader.who)
-        paused = reading_span(reader, a.start, minutes, instance.resume_minutes)[1]
+        paused = reading_end(reader.breaks, a.start, minutes, instance.resume_minutes)
         across = paused != a.start + timedelta(minutes=minutes)
         if across and task.priority is not Priority.URGENT:
             problems.append(Problem(where, f"task {a.task} is read across a break of {a.reader}, not urgent"))

@@ -58,7 +58,7 @@ from mutualis.engines.dispatch import (
     Reader,
     dispatch_now,
     dispatch_task,
-    reading_span,
+    reading_end,
     resumed_task,
     solve,
 )
@@ -273,7 +273,7 @@ def simulate(t: Territory, day: SimDay, policy: Policy, settings: ReadingSetting
         sq = next(seq)
         session = eligible.sessions[a.reader]
         spans = tuple((x, y) for x, y in session.breaks if now < x < a.end)  # a reading runs over, as planned
-        end = reading_span(Reader(a.reader, now, breaks=spans), now, length, m.resume_minutes)[1]
+        end = reading_end(spans, now, length, m.resume_minutes)
         st.running[a.task] = _Piece(rpps, a.reader, now, end, as_read, w, sq, spans)
         st.busy_until[rpps] = end
         minutes[rpps] += _worked(now, end, spans)
@@ -288,8 +288,7 @@ def simulate(t: Territory, day: SimDay, policy: Policy, settings: ReadingSetting
             if x.end <= now or x.start >= horizon:
                 continue
             p = reading.get(x.rpps)
-            expected = None if p is None else reading_span(Reader(p.session, p.start, breaks=p.breaks), p.start,
-                                                           p.task.minutes, m.resume_minutes)[1]
+            expected = None if p is None else reading_end(p.breaks, p.start, p.task.minutes, m.resume_minutes)
             free = x.start if expected is None else max(x.start, expected, now + _MIN)
             out.append(Reader(x.id, max(free, now), x.end, x.rpps, minutes[x.rpps], x.breaks, x.last))
         return out

@@ -130,6 +130,11 @@ def _imaging_sites(t: Territory) -> list[str]:
     return [s.id for s in t.sites if any(e.site == s.id and e.kind is EquipmentKind.IMAGING for e in t.equipment)]
 
 
+def _open(t: Territory, modality: Modality, weekday: int) -> bool:
+    """Whether a machine of ``modality`` opens on ``weekday`` (0: Monday)."""
+    return any(e.modality is modality and e.opening_hours.get(WEEKDAYS[weekday]) for e in t.equipment)
+
+
 def default_shifts(t: Territory) -> tuple[ShiftDefinition, ...]:
     names = {s.id: s.name for s in t.sites}
     ct = any(e.modality is Modality.CT for e in t.equipment)
@@ -215,17 +220,15 @@ def default_demand(t: Territory, shifts: Sequence[ShiftDefinition], start: date,
             for code in (f"IRM-{s}", f"IRMS-{s}"):
                 if mr and code in codes:
                     demand[day, code] = mr
-        mammography = any(e.modality is Modality.MG and e.opening_hours.get(WEEKDAYS[w]) for e in t.equipment)
         if w < 5:
             on_site = sum(v for (d, code), v in demand.items() if d == day and code.startswith("J-"))
             work = to_read.get(day, 0.0) + sum(v for (_, d), v in booked.items() if d == day)
             remote = max(1, math.ceil(work / READING_DAY_MIN) - on_site)
-            mri_open = any(e.modality is Modality.MR and e.opening_hours.get(WEEKDAYS[w]) for e in t.equipment)
-            if mri_open and "TELE-IRM" in codes:  # one of the remote readers reads MRI (at least one reads CT)
+            if _open(t, Modality.MR, w) and "TELE-IRM" in codes:  # one remote reader reads MRI, one CT at least
                 demand[day, "TELE-IRM"] = 1
                 remote = max(1, remote - 1)
             demand[day, "TELE"] = remote
-        if mammography:
+        if _open(t, Modality.MG, w):
             demand[day, "L2"] = 1
         demand[day, "GN"] = 1
         if w >= 5:

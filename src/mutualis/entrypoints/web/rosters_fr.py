@@ -47,9 +47,8 @@ def short(s: ShiftDefinition, sites: dict[str, str]) -> str:
         return "Nuit"
     if s.kind is ShiftKind.WEEKEND_ON_CALL:
         return "Garde"
-    if s.kind is ShiftKind.REMOTE:  # screening second reading, remote MRI reading, remote reading
-        q = s.qualification or ""
-        return "L2" if q.startswith("mammo") else "Télé IRM" if q == "MR" else "Télé"
+    if s.kind is ShiftKind.REMOTE:  # the default shifts: screening second reading, remote MRI reading
+        return {"L2": "L2", "TELE-IRM": "Télé IRM"}.get(s.code, "Télé")
     prefix = s.code.split("-")[0]
     name = sites.get(s.site or "", "")
     town = name.split("(")[-1].rstrip(")") if "(" in name else name.replace("CH de ", "").replace("CH d'", "")
